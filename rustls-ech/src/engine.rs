@@ -1,0 +1,520 @@
+//! The sans-IO per-connection engine: between the peer's bytes and rustls.
+//!
+//! Inbound, it reassembles the first ClientHello, opens ClientHelloOuter (RFC 9849 §7.1) and
+//! hands rustls ClientHelloInner in its place. Outbound, it patches rustls's ServerHello or
+//! HelloRetryRequest with the acceptance confirmation (§7.2, §7.2.1). Once rustls has sent its
+//! ServerHello the engine has nothing left to do, and both directions pass straight through.
+
+use std::sync::Arc;
+
+use rustls::crypto::hash::Output;
+use rustls::crypto::hpke::{EncapsulatedSecret, HpkeOpener};
+
+use crate::confirm::{self, Confirmation};
+use crate::error::EchError;
+use crate::hello::{ClientHello, EchClientHello, EchOuter};
+use crate::keys::EchKeys;
+use crate::provider::{registry, Plan, Registration, SuiteCrypto};
+use crate::server::ServerShared;
+use crate::suite::{HpkeSuiteId, SymmetricSuite};
+use crate::wire::{self, HandshakeType};
+
+/// What happened to ECH on a connection, known once its ClientHello is processed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EchStatus {
+    /// The ClientHello carried no `encrypted_client_hello` extension: a plain TLS connection.
+    NotOffered,
+    /// ClientHelloOuter was decrypted and the handshake runs on ClientHelloInner (RFC 9849 §7.1).
+    Accepted {
+        /// The `config_id` of the ECHConfig whose key opened it.
+        config_id: u8,
+        /// The server name ClientHelloOuter carried (normally the config's `public_name`).
+        outer_server_name: Option<String>,
+    },
+    /// ECH was offered but no key opened it (unknown `config_id`, failed decryption,
+    /// unsupported cipher suite, or a GREASE extension). The handshake runs on
+    /// ClientHelloOuter and the client receives the retry configs (§7.1).
+    Rejected,
+    /// A bare ClientHelloInner, forwarded by a split-mode client-facing server: this server
+    /// acts as the backend and confirms acceptance (§7.2).
+    Backend,
+}
+
+#[derive(Debug)]
+enum Inbound {
+    /// Reassembling ClientHello1 (or, after HelloRetryRequest, ClientHello2).
+    AwaitHello { second: bool },
+    /// ClientHello delivered: records pass through whole until rustls answers.
+    Records,
+    /// Bytes pass straight through.
+    Passthrough,
+}
+
+#[derive(Debug)]
+enum Outbound {
+    /// Watching rustls's records for ServerHello or HelloRetryRequest.
+    Records,
+    /// Bytes pass straight through.
+    Passthrough,
+}
+
+/// The HPKE context and parameters of an accepted ClientHello1, kept for ClientHello2.
+struct Accepted {
+    opener: Box<dyn HpkeOpener>,
+    config_id: u8,
+    cipher_suite: SymmetricSuite,
+}
+
+/// One connection's ECH engine.
+///
+/// Feed it the peer's bytes with [`EchEngine::receive`] and rustls's output with
+/// [`EchEngine::send`]; it appends what rustls and the peer should get to the buffers given.
+/// When both directions report passthrough, bytes need not go through it at all.
+pub struct EchEngine {
+    shared: Arc<ServerShared>,
+    keys: Arc<EchKeys>,
+    inbound: Inbound,
+    outbound: Outbound,
+    /// Peer bytes not yet split into whole records.
+    in_buf: Vec<u8>,
+    /// rustls bytes not yet split into whole records.
+    out_buf: Vec<u8>,
+    /// The handshake message being reassembled from records.
+    hello: Vec<u8>,
+    /// `legacy_record_version` of the ClientHello's first record, reused for what we deliver.
+    record_version: [u8; 2],
+    status: Option<EchStatus>,
+    /// The handshake messages delivered to rustls so far, as the transcript sees them.
+    transcript: Vec<u8>,
+    /// ClientHelloInner.random of the latest ClientHello delivered.
+    client_random: [u8; 32],
+    accepted: Option<Accepted>,
+    confirm: bool,
+    registration: Option<(Arc<Registration>, Vec<Output>)>,
+    failed: bool,
+}
+
+impl EchEngine {
+    pub(crate) fn new(shared: Arc<ServerShared>) -> Self {
+        let keys = shared.keys.snapshot();
+        Self {
+            shared,
+            keys,
+            inbound: Inbound::AwaitHello { second: false },
+            outbound: Outbound::Records,
+            in_buf: Vec::new(),
+            out_buf: Vec::new(),
+            hello: Vec::new(),
+            record_version: [3, 1],
+            status: None,
+            transcript: Vec::new(),
+            client_random: [0; 32],
+            accepted: None,
+            confirm: false,
+            registration: None,
+            failed: false,
+        }
+    }
+
+    /// The connection's ECH status, once its ClientHello has been processed.
+    pub fn status(&self) -> Option<&EchStatus> {
+        self.status.as_ref()
+    }
+
+    /// Whether peer bytes now go to rustls unchanged, so a caller may skip [`Self::receive`].
+    pub fn inbound_passthrough(&self) -> bool {
+        matches!(self.inbound, Inbound::Passthrough) && self.in_buf.is_empty()
+    }
+
+    /// Whether rustls's bytes now go to the peer unchanged, so a caller may skip [`Self::send`].
+    pub fn outbound_passthrough(&self) -> bool {
+        matches!(self.outbound, Outbound::Passthrough) && self.out_buf.is_empty()
+    }
+
+    /// Takes bytes received from the peer; appends to `to_rustls` what rustls should read.
+    ///
+    /// On an error the engine has appended a fatal alert to `to_peer`; the connection is over.
+    pub fn receive(
+        &mut self,
+        data: &[u8],
+        to_rustls: &mut Vec<u8>,
+        to_peer: &mut Vec<u8>,
+    ) -> Result<(), EchError> {
+        if self.failed {
+            return Err(EchError::ConnectionFailed);
+        }
+        if matches!(self.inbound, Inbound::Passthrough) {
+            to_rustls.append(&mut self.in_buf);
+            to_rustls.extend_from_slice(data);
+            return Ok(());
+        }
+        self.in_buf.extend_from_slice(data);
+        match self.process_inbound(to_rustls) {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                self.failed = true;
+                log::debug!("ECH: ending the handshake: {error}");
+                to_peer.extend_from_slice(&wire::alert_record(error.alert()));
+                Err(error)
+            }
+        }
+    }
+
+    fn process_inbound(&mut self, to_rustls: &mut Vec<u8>) -> Result<(), EchError> {
+        let mut at = 0;
+        while let Some((typ, len)) = record_header(&self.in_buf[at..])? {
+            let record = at..at + wire::RECORD_HEADER_LEN + len;
+            let fragment = record.start + wire::RECORD_HEADER_LEN..record.end;
+
+            match self.inbound {
+                Inbound::AwaitHello { second } if typ == wire::CONTENT_HANDSHAKE => {
+                    if self.hello.is_empty() && !second {
+                        self.record_version = [self.in_buf[at + 1], self.in_buf[at + 2]];
+                    }
+                    self.hello.extend_from_slice(&self.in_buf[fragment.clone()]);
+                    at = record.end;
+                    if let Some(message_len) = self.complete_hello_len()? {
+                        let rest = self.hello.split_off(message_len);
+                        let message = core::mem::take(&mut self.hello);
+                        self.handle_hello(message, second, to_rustls)?;
+                        if !rest.is_empty() {
+                            // Whatever followed the ClientHello in its record, for rustls to judge.
+                            wire::push_handshake_records(to_rustls, self.record_version, &rest);
+                        }
+                    }
+                }
+                Inbound::AwaitHello { second: false } => {
+                    // Not a handshake record first: not ours to judge. rustls will alert.
+                    self.inbound = Inbound::Passthrough;
+                    self.outbound = Outbound::Passthrough;
+                    self.status = Some(EchStatus::NotOffered);
+                    break;
+                }
+                Inbound::AwaitHello { second: true } | Inbound::Records => {
+                    to_rustls.extend_from_slice(&self.in_buf[record.clone()]);
+                    at = record.end;
+                }
+                Inbound::Passthrough => break,
+            }
+            if matches!(self.inbound, Inbound::Passthrough) {
+                break;
+            }
+        }
+        self.in_buf.drain(..at);
+        if matches!(self.inbound, Inbound::Passthrough) {
+            to_rustls.append(&mut self.in_buf);
+        }
+        Ok(())
+    }
+
+    /// The length of the handshake message in `self.hello` once it is complete.
+    fn complete_hello_len(&self) -> Result<Option<usize>, EchError> {
+        if self.hello.len() < 4 {
+            return Ok(None);
+        }
+        if self.hello[0] != HandshakeType::ClientHello as u8 {
+            return Err(EchError::UnexpectedMessage);
+        }
+        let len = 4 + wire::u24(&self.hello[1..4]);
+        if len > self.shared.max_client_hello_len {
+            return Err(EchError::ClientHelloTooLarge { len, max: self.shared.max_client_hello_len });
+        }
+        Ok((self.hello.len() >= len).then_some(len))
+    }
+
+    fn handle_hello(
+        &mut self,
+        message: Vec<u8>,
+        second: bool,
+        to_rustls: &mut Vec<u8>,
+    ) -> Result<(), EchError> {
+        let hello = ClientHello::parse(&message).map_err(EchError::ClientHello)?;
+        let delivered = if second {
+            self.second_hello(&hello)?
+        } else {
+            self.first_hello(&hello)?
+        };
+        let delivered = delivered.unwrap_or(message);
+
+        if self.status == Some(EchStatus::NotOffered) {
+            self.inbound = Inbound::Passthrough;
+            self.outbound = Outbound::Passthrough;
+            wire::push_handshake_records(to_rustls, self.record_version, &delivered);
+            return Ok(());
+        }
+
+        if let Some(random) = delivered.get(6..38) {
+            self.client_random.copy_from_slice(random);
+        }
+        if !second {
+            self.register(&delivered);
+        }
+        self.transcript.extend_from_slice(&delivered);
+        wire::push_handshake_records(to_rustls, self.record_version, &delivered);
+        self.inbound = Inbound::Records;
+        Ok(())
+    }
+
+    /// Decides ECH for ClientHello1; returns ClientHelloInner when accepted.
+    fn first_hello(&mut self, hello: &ClientHello<'_>) -> Result<Option<Vec<u8>>, EchError> {
+        let outer = match hello.ech().map_err(EchError::ClientHello)? {
+            None => {
+                self.status = Some(EchStatus::NotOffered);
+                return Ok(None);
+            }
+            Some(EchClientHello::Inner) => {
+                hello.is_bare_inner().map_err(EchError::ClientHello)?;
+                log::debug!("ECH: bare ClientHelloInner; acting as split-mode backend");
+                self.status = Some(EchStatus::Backend);
+                self.confirm = true;
+                return Ok(None);
+            }
+            Some(EchClientHello::Outer(outer)) => outer,
+        };
+
+        match self.open_outer(hello, &outer)? {
+            Some((inner, accepted)) => {
+                log::debug!("ECH: accepted with config_id {}", outer.config_id);
+                log::trace!("ECH: ClientHelloInner is {} bytes", inner.len());
+                self.status = Some(EchStatus::Accepted {
+                    config_id: outer.config_id,
+                    outer_server_name: hello.server_name().map(str::to_owned),
+                });
+                self.accepted = Some(accepted);
+                self.confirm = true;
+                Ok(Some(inner))
+            }
+            None => {
+                log::debug!("ECH: rejected (config_id {}); sending retry configs", outer.config_id);
+                self.status = Some(EchStatus::Rejected);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Trial-decrypts ClientHelloOuter with every key whose `config_id` matches (RFC 9849 §7.1).
+    /// A key that fails to open it is a rejection, not an error.
+    fn open_outer(
+        &self,
+        hello: &ClientHello<'_>,
+        outer: &EchOuter,
+    ) -> Result<Option<(Vec<u8>, Accepted)>, EchError> {
+        let bytes = hello.bytes();
+        let enc = EncapsulatedSecret(bytes[outer.enc.clone()].to_vec());
+        let payload = &bytes[outer.payload.clone()];
+        let mut aad = None;
+
+        for key in self.keys.lookup(outer.config_id) {
+            let config = key.config();
+            if !config.cipher_suites().contains(&outer.cipher_suite) {
+                continue;
+            }
+            let id = HpkeSuiteId { kem: config.kem(), sym: outer.cipher_suite };
+            let Some(hpke) = self.shared.hpke.suite(id) else {
+                continue;
+            };
+            let Ok(mut opener) = hpke.setup_opener(&enc, &config.hpke_info(), key.private_key())
+            else {
+                continue;
+            };
+            let aad = aad.get_or_insert_with(|| hello.client_hello_outer_aad(outer));
+            let Ok(encoded_inner) = opener.open(aad, payload) else {
+                continue;
+            };
+            let inner = self.decode_inner(hello, &encoded_inner)?;
+            let accepted =
+                Accepted { opener, config_id: outer.config_id, cipher_suite: outer.cipher_suite };
+            return Ok(Some((inner, accepted)));
+        }
+        Ok(None)
+    }
+
+    fn decode_inner(&self, outer: &ClientHello<'_>, encoded: &[u8]) -> Result<Vec<u8>, EchError> {
+        let inner = crate::hello::decode_client_hello_inner(
+            outer,
+            encoded,
+            self.shared.max_client_hello_len,
+        )
+        .map_err(EchError::ClientHello)?;
+        let parsed = ClientHello::parse(&inner).map_err(EchError::ClientHello)?;
+        crate::hello::validate_client_hello_inner(&parsed).map_err(EchError::ClientHello)?;
+        Ok(inner)
+    }
+
+    /// ClientHello2 after HelloRetryRequest (RFC 9849 §7.1.1): when ClientHello1 was accepted it
+    /// must be an outer hello with the same parameters and an empty `enc`, opened with the same
+    /// HPKE context.
+    fn second_hello(&mut self, hello: &ClientHello<'_>) -> Result<Option<Vec<u8>>, EchError> {
+        let Some(accepted) = self.accepted.as_mut() else {
+            return Ok(None);
+        };
+        let outer = hello
+            .check_second_outer(accepted.cipher_suite, accepted.config_id)
+            .map_err(EchError::ClientHello)?;
+        let aad = hello.client_hello_outer_aad(&outer);
+        let encoded = accepted
+            .opener
+            .open(&aad, &hello.bytes()[outer.payload.clone()])
+            .map_err(|_| EchError::SecondHelloDecryptFailed)?;
+        self.decode_inner(hello, &encoded).map(Some)
+    }
+
+    /// Tells the provider wrapper what to do with this connection's transcript.
+    fn register(&mut self, delivered: &[u8]) {
+        let plan = match &self.status {
+            Some(EchStatus::Accepted { .. } | EchStatus::Backend) => Plan::Confirm,
+            Some(EchStatus::Rejected) => Plan::Reject {
+                retry_configs: self.keys.retry_configs(),
+                room: self.shared.record_room,
+            },
+            _ => return,
+        };
+        let digests = self.shared.digests(delivered);
+        let registration = Registration::new(plan);
+        registry::insert(&digests, &registration);
+        self.registration = Some((registration, digests));
+    }
+
+    fn deregister(&mut self) {
+        if let Some((registration, digests)) = self.registration.take() {
+            registry::remove(&digests, &registration);
+        }
+    }
+
+    /// Takes bytes rustls wrote; appends to `to_peer` what the peer should get.
+    pub fn send(&mut self, data: &[u8], to_peer: &mut Vec<u8>) -> Result<(), EchError> {
+        if matches!(self.outbound, Outbound::Passthrough) {
+            to_peer.append(&mut self.out_buf);
+            to_peer.extend_from_slice(data);
+            return Ok(());
+        }
+        self.out_buf.extend_from_slice(data);
+
+        let mut at = 0;
+        while let Some((typ, len)) = record_header(&self.out_buf[at..])? {
+            let record = at..at + wire::RECORD_HEADER_LEN + len;
+            let fragment = &self.out_buf[record.start + wire::RECORD_HEADER_LEN..record.end];
+            let server_hello = typ == wire::CONTENT_HANDSHAKE
+                && fragment.first() == Some(&(HandshakeType::ServerHello as u8))
+                && fragment.len() >= 4
+                && wire::u24(&fragment[1..4]) + 4 == fragment.len();
+            if server_hello {
+                let message = fragment.to_vec();
+                let version = [self.out_buf[at + 1], self.out_buf[at + 2]];
+                let edited = self.server_hello(message);
+                wire::push_handshake_records(to_peer, version, &edited);
+            } else {
+                to_peer.extend_from_slice(&self.out_buf[record.clone()]);
+            }
+            at = record.end;
+            if matches!(self.outbound, Outbound::Passthrough) {
+                break;
+            }
+        }
+        self.out_buf.drain(..at);
+        if matches!(self.outbound, Outbound::Passthrough) {
+            to_peer.append(&mut self.out_buf);
+        }
+        Ok(())
+    }
+
+    /// Patches ServerHello or HelloRetryRequest as the provider wrapper patches the transcript.
+    fn server_hello(&mut self, message: Vec<u8>) -> Vec<u8> {
+        let hrr = wire::is_hello_retry_request(&message);
+        let crypto = self.suite_crypto(&message);
+
+        let edited = match (self.confirm, crypto) {
+            (true, Some(crypto)) if hrr => self.confirm_hrr(&message, crypto),
+            (true, Some(crypto)) => self.confirm_server_hello(&message, crypto),
+            _ => None,
+        };
+        let edited = edited.unwrap_or(message);
+
+        if hrr {
+            // The transcript restarts with message_hash(ClientHello1) (RFC 8446 §4.4.1).
+            if let Some(crypto) = crypto {
+                let digest = crypto.hash.hash(&self.transcript);
+                self.transcript = wire::message_hash(digest.as_ref());
+            }
+            self.transcript.extend_from_slice(&edited);
+            self.inbound = Inbound::AwaitHello { second: true };
+        } else {
+            // rustls has answered: nothing more for the engine to do on this connection.
+            self.deregister();
+            self.transcript = Vec::new();
+            self.inbound = Inbound::Passthrough;
+            self.outbound = Outbound::Passthrough;
+        }
+        edited
+    }
+
+    fn suite_crypto(&self, server_hello: &[u8]) -> Option<SuiteCrypto> {
+        let at = 4 + 2 + 32;
+        let session_id_len = usize::from(*server_hello.get(at)?);
+        let suite = wire::u16_at(server_hello, at + 1 + session_id_len)? as u16;
+        self.shared.suite_crypto(rustls::CipherSuite::from(suite))
+    }
+
+    fn confirm_server_hello(&self, message: &[u8], crypto: SuiteCrypto) -> Option<Vec<u8>> {
+        let range = wire::server_hello_confirmation_range(message)?;
+        let mut edited = message.to_vec();
+        edited[range.clone()].fill(0);
+        let hash = hash_concat(crypto, &self.transcript, &edited);
+        let confirmation =
+            confirm::compute(crypto.hkdf, Confirmation::ServerHello, &self.client_random, hash.as_ref());
+        edited[range].copy_from_slice(&confirmation);
+        Some(edited)
+    }
+
+    fn confirm_hrr(&self, message: &[u8], crypto: SuiteCrypto) -> Option<Vec<u8>> {
+        let (mut edited, range) = wire::add_hrr_confirmation_extension(message)?;
+        let digest = crypto.hash.hash(&self.transcript);
+        let synthetic = wire::message_hash(digest.as_ref());
+        let hash = hash_concat(crypto, &synthetic, &edited);
+        let confirmation = confirm::compute(
+            crypto.hkdf,
+            Confirmation::HelloRetryRequest,
+            &self.client_random,
+            hash.as_ref(),
+        );
+        edited[range].copy_from_slice(&confirmation);
+        Some(edited)
+    }
+}
+
+impl Drop for EchEngine {
+    fn drop(&mut self) {
+        self.deregister();
+    }
+}
+
+impl core::fmt::Debug for EchEngine {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EchEngine")
+            .field("inbound", &self.inbound)
+            .field("outbound", &self.outbound)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+fn hash_concat(crypto: SuiteCrypto, first: &[u8], second: &[u8]) -> Output {
+    let mut ctx = crypto.hash.start();
+    ctx.update(first);
+    ctx.update(second);
+    ctx.finish()
+}
+
+/// The content type and length of the whole record at the start of `bytes`, if it has arrived.
+fn record_header(bytes: &[u8]) -> Result<Option<(u8, usize)>, EchError> {
+    if bytes.len() < wire::RECORD_HEADER_LEN {
+        return Ok(None);
+    }
+    let len = wire::u16_at(bytes, 3).unwrap_or(0);
+    // Ciphertext records may exceed 2^14 by up to 256 bytes (RFC 8446 §5.2).
+    if len > wire::MAX_FRAGMENT_LEN + 256 {
+        return Err(EchError::RecordOverflow);
+    }
+    Ok((bytes.len() >= wire::RECORD_HEADER_LEN + len).then_some((bytes[0], len)))
+}

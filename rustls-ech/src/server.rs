@@ -1,0 +1,209 @@
+//! [`EchServer`]: the entry point a server application holds.
+
+use core::fmt;
+use std::sync::{Arc, RwLock};
+
+use rustls::crypto::hash::{HashAlgorithm, Output};
+use rustls::crypto::CryptoProvider;
+use rustls::{CipherSuite, ServerConfig, SupportedCipherSuite, Tls13CipherSuite};
+
+use crate::engine::EchEngine;
+use crate::hpke::HpkeBackend;
+use crate::keys::EchKeyStore;
+use crate::provider::{self, SuiteCrypto};
+use crate::wire;
+
+/// The default bound on a ClientHello's size, header included.
+///
+/// Real ClientHellos, post-quantum key shares and ECH included, stay far below it.
+pub const DEFAULT_MAX_CLIENT_HELLO_LEN: usize = 32 * 1024;
+
+/// The default number of bytes kept free in each record for `retry_configs`.
+pub const DEFAULT_RECORD_ROOM: usize = 1024;
+
+/// Server-side ECH for rustls: holds the keys and makes the pieces a server needs.
+///
+/// - [`EchServer::wrap`] wraps the [`CryptoProvider`] given to [`ServerConfig`];
+/// - [`EchServer::check_config`] checks a [`ServerConfig`] can carry ECH;
+/// - [`EchServer::engine`] makes a sans-IO engine for one connection, and
+///   [`EchServer::stream`] (std) or `EchServer::acceptor` (tokio) wrap a connection's IO.
+///
+/// Cloning is cheap and shares the keys: rotating them through the [`EchKeyStore`] affects
+/// new connections only.
+#[derive(Clone)]
+pub struct EchServer {
+    shared: Arc<ServerShared>,
+}
+
+pub(crate) struct ServerShared {
+    pub(crate) keys: EchKeyStore,
+    pub(crate) hpke: HpkeBackend,
+    pub(crate) max_client_hello_len: usize,
+    pub(crate) record_room: usize,
+    /// The base TLS 1.3 suites of every provider this server wrapped.
+    suites: RwLock<Vec<&'static Tls13CipherSuite>>,
+}
+
+impl EchServer {
+    /// A server using `keys`, the default HPKE backend and the default limits.
+    pub fn new(keys: impl Into<EchKeyStore>) -> Self {
+        Self::with_backend(keys, HpkeBackend::default())
+    }
+
+    /// A server using `keys` and the HPKE suites of `hpke`.
+    pub fn with_backend(keys: impl Into<EchKeyStore>, hpke: HpkeBackend) -> Self {
+        Self {
+            shared: Arc::new(ServerShared {
+                keys: keys.into(),
+                hpke,
+                max_client_hello_len: DEFAULT_MAX_CLIENT_HELLO_LEN,
+                record_room: DEFAULT_RECORD_ROOM,
+                suites: RwLock::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// The key store: replace or reload keys through it while the server runs.
+    pub fn keys(&self) -> &EchKeyStore {
+        &self.shared.keys
+    }
+
+    /// `provider`, with its TLS 1.3 cipher suites wrapped so that rustls's transcript and
+    /// records carry ECH's edits. TLS 1.2 suites are untouched. Use the result for every
+    /// [`ServerConfig`] whose connections go through this server's engines.
+    pub fn wrap(&self, provider: CryptoProvider) -> CryptoProvider {
+        let mut suites = self.shared.suites.write().unwrap_or_else(|p| p.into_inner());
+        for suite in &provider.cipher_suites {
+            if let SupportedCipherSuite::Tls13(base) = suite {
+                let base = provider::base_of(base).unwrap_or(base);
+                if !suites.iter().any(|known| core::ptr::eq(*known, base)) {
+                    suites.push(base);
+                }
+            }
+        }
+        provider::wrap_provider(provider)
+    }
+
+    /// The largest [`ServerConfig::max_fragment_size`] that leaves room for retry configs.
+    pub fn max_fragment_size(&self) -> usize {
+        wire::MAX_FRAGMENT_LEN - self.shared.record_room + wire::RECORD_HEADER_LEN
+    }
+
+    /// Sets `config.max_fragment_size` so records leave room for retry configs, unless it is
+    /// already small enough.
+    pub fn configure(&self, config: &mut ServerConfig) {
+        let max = self.max_fragment_size();
+        if config.max_fragment_size.is_none_or(|size| size > max) {
+            config.max_fragment_size = Some(max);
+        }
+    }
+
+    /// Checks that `config` can carry ECH through this server's engines: its provider came
+    /// from [`EchServer::wrap`], it allows TLS 1.3, and its records leave room for retry
+    /// configs ([`EchServer::configure`] sets that).
+    pub fn check_config(&self, config: &ServerConfig) -> Result<(), ServerConfigError> {
+        let tls13: Vec<_> = config
+            .crypto_provider()
+            .cipher_suites
+            .iter()
+            .filter_map(|suite| match suite {
+                SupportedCipherSuite::Tls13(suite) => Some(*suite),
+                _ => None,
+            })
+            .collect();
+        if tls13.is_empty() || !tls13_enabled(config) {
+            return Err(ServerConfigError::NoTls13);
+        }
+        if tls13.iter().any(|suite| provider::base_of(suite).is_none()) {
+            return Err(ServerConfigError::ProviderNotWrapped);
+        }
+        let max = self.max_fragment_size();
+        match config.max_fragment_size {
+            Some(size) if size <= max => Ok(()),
+            configured => Err(ServerConfigError::NoRoomForRetryConfigs { configured, max }),
+        }
+    }
+
+    /// A sans-IO engine for one connection, holding the key set as it is now.
+    pub fn engine(&self) -> EchEngine {
+        EchEngine::new(self.shared.clone())
+    }
+
+    /// Wraps a blocking connection's IO: rustls reads and writes through it.
+    pub fn stream<S>(&self, io: S) -> crate::stream::EchStream<S> {
+        crate::stream::EchStream::new(io, self.engine())
+    }
+}
+
+impl fmt::Debug for EchServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EchServer")
+            .field("hpke", &self.shared.hpke.name())
+            .field("max_client_hello_len", &self.shared.max_client_hello_len)
+            .field("record_room", &self.shared.record_room)
+            .finish_non_exhaustive()
+    }
+}
+
+/// rustls keeps a config's protocol versions private; its `Debug` output lists them.
+fn tls13_enabled(config: &ServerConfig) -> bool {
+    format!("{config:?}").contains("TLSv1_3")
+}
+
+impl ServerShared {
+    /// The digests of a delivered ClientHello under each hash the wrapped suites use: the keys
+    /// under which the provider wrapper finds the connection's plan.
+    pub(crate) fn digests(&self, client_hello: &[u8]) -> Vec<Output> {
+        let suites = self.suites.read().unwrap_or_else(|p| p.into_inner());
+        let mut seen: Vec<HashAlgorithm> = Vec::with_capacity(2);
+        let mut digests = Vec::with_capacity(2);
+        for suite in suites.iter() {
+            let hash = suite.common.hash_provider;
+            if !seen.contains(&hash.algorithm()) {
+                seen.push(hash.algorithm());
+                digests.push(hash.hash(client_hello));
+            }
+        }
+        digests
+    }
+
+    pub(crate) fn suite_crypto(&self, suite: CipherSuite) -> Option<SuiteCrypto> {
+        let suites = self.suites.read().unwrap_or_else(|p| p.into_inner());
+        suites.iter().find(|s| s.common.suite == suite).map(|s| SuiteCrypto::of(s))
+    }
+}
+
+/// Why a [`ServerConfig`] cannot carry ECH.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerConfigError {
+    /// The config's provider did not come from [`EchServer::wrap`].
+    ProviderNotWrapped,
+    /// The config does not allow TLS 1.3, which ECH requires.
+    NoTls13,
+    /// `max_fragment_size` leaves no room for retry configs in EncryptedExtensions' record.
+    NoRoomForRetryConfigs {
+        /// The configured value.
+        configured: Option<usize>,
+        /// The largest value that leaves room.
+        max: usize,
+    },
+}
+
+impl fmt::Display for ServerConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ProviderNotWrapped => f.write_str(
+                "the ServerConfig's CryptoProvider was not wrapped by EchServer::wrap",
+            ),
+            Self::NoTls13 => f.write_str("the ServerConfig does not allow TLS 1.3, which ECH needs"),
+            Self::NoRoomForRetryConfigs { configured, max } => write!(
+                f,
+                "ServerConfig::max_fragment_size is {configured:?}; it must be at most {max} to \
+                 leave room for retry configs (EchServer::configure sets it)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ServerConfigError {}
