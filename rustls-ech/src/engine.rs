@@ -279,7 +279,7 @@ impl EchEngine {
                 log::trace!("ECH: ClientHelloInner is {} bytes", inner.len());
                 self.status = Some(EchStatus::Accepted {
                     config_id: outer.config_id,
-                    outer_server_name: hello.server_name().map(str::to_owned),
+                    outer_server_name: server_name(hello),
                 });
                 self.accepted = Some(accepted);
                 self.confirm = true;
@@ -518,3 +518,19 @@ fn record_header(bytes: &[u8]) -> Result<Option<(u8, usize)>, EchError> {
     }
     Ok((bytes.len() >= wire::RECORD_HEADER_LEN + len).then_some((bytes[0], len)))
 }
+
+/// The `host_name` of a ClientHello's `server_name` extension (RFC 6066 §3), if well formed.
+fn server_name(hello: &ClientHello<'_>) -> Option<String> {
+    let ext = hello.extension(EXT_SERVER_NAME)?;
+    let data = hello.bytes().get(ext.data)?;
+    let list_len = wire::u16_at(data, 0)?;
+    let list = data.get(2..2 + list_len)?;
+    if list.first() != Some(&0) {
+        return None;
+    }
+    let name_len = wire::u16_at(list, 1)?;
+    let name = list.get(3..3 + name_len)?;
+    core::str::from_utf8(name).ok().map(str::to_owned)
+}
+
+const EXT_SERVER_NAME: u16 = 0;

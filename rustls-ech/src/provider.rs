@@ -26,7 +26,7 @@ use rustls::crypto::tls13::Hkdf;
 use rustls::crypto::{CipherSuiteCommon, CryptoProvider};
 use rustls::{ConnectionTrafficSecrets, ContentType, SupportedCipherSuite, Tls13CipherSuite};
 
-use crate::confirm::{self, Confirmation, CONFIRMATION_LEN};
+use crate::confirm::{self, Confirmation};
 use crate::wire::{self, HandshakeType};
 
 /// What the server does to one connection's handshake, decided by the engine.

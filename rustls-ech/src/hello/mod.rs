@@ -41,7 +41,7 @@ pub(crate) use inner::{
 /// Why a ClientHello, its `encrypted_client_hello` extension or its EncodedClientHelloInner
 /// was refused. [`HelloError::alert`] names the alert to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum HelloError {
+pub enum HelloError {
     /// The handshake message is not a ClientHello; carries its `msg_type`.
     NotClientHello(u8),
     /// The message ends inside a field.
