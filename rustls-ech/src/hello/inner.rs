@@ -53,39 +53,17 @@ pub(crate) fn decode_client_hello_inner(
         return Err(HelloError::MissingEchInnerExtension);
     };
 
-    // First pass: validate the references and measure the result, so the output is
-    // allocated once and nothing is copied for a hello that will be refused.
-    let compressed = inner.extension(EXT_ECH_OUTER_EXTENSIONS);
-    let (references, removed_len, copied_len) = match &compressed {
-        None => (&[][..], 0, 0),
-        Some(extension) => {
-            let references = outer_extensions_list(&inner, extension)?;
-            let mut present = TypeSet::new();
-            for extension in inner.extensions() {
-                if extension.ext_type != EXT_ECH_OUTER_EXTENSIONS {
-                    present.insert(extension.ext_type);
-                }
-            }
-            let mut copied_len = 0;
-            for_each_reference(outer, references, |referenced| {
-                if !present.insert(referenced.ext_type) {
-                    return Err(HelloError::DuplicateExtension(referenced.ext_type));
-                }
-                copied_len += referenced.whole.len();
-                Ok(())
-            })?;
-            (references, extension.whole.len(), copied_len)
-        }
-    };
-
-    let extensions_len = (inner_extensions.len() + copied_len)
-        .checked_sub(removed_len)
+    // Validate and measure before writing, so the output is allocated once, at its final
+    // size, and nothing is copied for a hello that will be refused.
+    let expansion = Expansion::plan(outer, &inner)?;
+    let extensions_len = (inner_extensions.len() + expansion.copied_len)
+        .checked_sub(expansion.removed_len)
         .ok_or(HelloError::MalformedExtensions)?;
     if extensions_len > MAX_EXTENSIONS_LEN {
         return Err(HelloError::InnerExtensionsTooLong(extensions_len));
     }
-    let body_len = (inner.end() + outer.legacy_session_id.len() + copied_len)
-        .checked_sub(removed_len)
+    let body_len = (inner.end() + outer.legacy_session_id.len() + expansion.copied_len)
+        .checked_sub(expansion.removed_len)
         .ok_or(HelloError::MalformedExtensions)?;
     let total_len = HANDSHAKE_HEADER_LEN + body_len;
     if total_len > max_len || body_len > MAX_HANDSHAKE_BODY_LEN {
@@ -95,27 +73,7 @@ pub(crate) fn decode_client_hello_inner(
         });
     }
 
-    // Second pass: write the message. The references were validated above.
-    let mut message = Vec::with_capacity(total_len);
-    message.push(HANDSHAKE_TYPE_CLIENT_HELLO);
-    message.extend_from_slice(&u24_bytes(body_len));
-    message.extend_from_slice(inner.slice(&(0..inner.random.end)));
-    let outer_session_id = outer.slice(&outer.legacy_session_id);
-    message.push(outer_session_id.len() as u8);
-    message.extend_from_slice(outer_session_id);
-    let extensions_header = inner_extensions.start.saturating_sub(2);
-    message.extend_from_slice(inner.slice(&(inner.legacy_session_id.end..extensions_header)));
-    message.extend_from_slice(&(extensions_len as u16).to_be_bytes());
-    for extension in inner.extensions() {
-        if extension.ext_type == EXT_ECH_OUTER_EXTENSIONS {
-            for_each_reference(outer, references, |referenced| {
-                message.extend_from_slice(outer.slice(&referenced.whole));
-                Ok(())
-            })?;
-        } else {
-            message.extend_from_slice(inner.slice(&extension.whole));
-        }
-    }
+    let message = expansion.write(outer, &inner, body_len, extensions_len)?;
     debug_assert_eq!(message.len(), total_len);
     log::trace!(
         "ClientHelloInner rebuilt: {} bytes from {} encoded",
@@ -125,6 +83,90 @@ pub(crate) fn decode_client_hello_inner(
 
     validate_client_hello_inner(&ClientHello::parse(&message)?)?;
     Ok(message)
+}
+
+/// How `ech_outer_extensions` expands: the validated references, and the size change.
+struct Expansion<'a> {
+    /// The `OuterExtensions` list, empty when the inner hello compresses nothing.
+    references: &'a [u8],
+    /// Size of the `ech_outer_extensions` extension, header included.
+    removed_len: usize,
+    /// Total size of the outer extensions it names, headers included.
+    copied_len: usize,
+}
+
+impl<'a> Expansion<'a> {
+    /// Validates the references of `inner`'s `ech_outer_extensions`, if any, against `outer`
+    /// (RFC 9849 §5.1).
+    fn plan(outer: &ClientHello<'_>, inner: &ClientHello<'a>) -> Result<Self, HelloError> {
+        let Some(compressed) = inner.extension(EXT_ECH_OUTER_EXTENSIONS) else {
+            return Ok(Self {
+                references: &[],
+                removed_len: 0,
+                copied_len: 0,
+            });
+        };
+        let references = outer_extensions_list(inner, &compressed)?;
+
+        // A referenced type the inner hello also carries directly would appear twice.
+        let mut present = TypeSet::new();
+        for extension in inner.extensions() {
+            if extension.ext_type != EXT_ECH_OUTER_EXTENSIONS {
+                present.insert(extension.ext_type);
+            }
+        }
+        let mut copied_len = 0;
+        for_each_reference(outer, references, |referenced| {
+            if !present.insert(referenced.ext_type) {
+                return Err(HelloError::DuplicateExtension(referenced.ext_type));
+            }
+            copied_len += referenced.whole.len();
+            Ok(())
+        })?;
+
+        Ok(Self {
+            references,
+            removed_len: compressed.whole.len(),
+            copied_len,
+        })
+    }
+
+    /// Writes ClientHelloInner, header included: `inner` with `outer`'s `legacy_session_id`
+    /// and `ech_outer_extensions` replaced by the extensions it names.
+    fn write(
+        &self,
+        outer: &ClientHello<'_>,
+        inner: &ClientHello<'_>,
+        body_len: usize,
+        extensions_len: usize,
+    ) -> Result<Vec<u8>, HelloError> {
+        let mut message = Vec::with_capacity(HANDSHAKE_HEADER_LEN + body_len);
+        message.push(HANDSHAKE_TYPE_CLIENT_HELLO);
+        message.extend_from_slice(&u24_bytes(body_len));
+
+        message.extend_from_slice(inner.slice(&(0..inner.random.end)));
+        let outer_session_id = outer.slice(&outer.legacy_session_id);
+        message.push(outer_session_id.len() as u8);
+        message.extend_from_slice(outer_session_id);
+        let extensions_header = inner
+            .extensions
+            .as_ref()
+            .map_or(inner.end(), |block| block.start.saturating_sub(2));
+        message.extend_from_slice(inner.slice(&(inner.legacy_session_id.end..extensions_header)));
+
+        message.extend_from_slice(&(extensions_len as u16).to_be_bytes());
+        for extension in inner.extensions() {
+            if extension.ext_type == EXT_ECH_OUTER_EXTENSIONS {
+                for_each_reference(outer, self.references, |referenced| {
+                    message.extend_from_slice(outer.slice(&referenced.whole));
+                    Ok(())
+                })?;
+            } else {
+                message.extend_from_slice(inner.slice(&extension.whole));
+            }
+        }
+        Ok(message)
+    }
 }
 
 /// The `OuterExtensions` list of an `ech_outer_extensions` extension (RFC 9849 §5.1):
