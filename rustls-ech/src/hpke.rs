@@ -148,6 +148,8 @@ mod hpke_rs_suites {
     };
     use rustls::Error;
 
+    use crate::suite::Kem;
+
     /// One (KEM, KDF, AEAD) combination.
     ///
     /// It holds no state: each operation builds its own `hpke_rs::Hpke`, whose PRNG is a fresh
@@ -169,11 +171,41 @@ mod hpke_rs_suites {
             hpke_rs::Hpke::try_new(Mode::Base, self.kem, self.kdf, self.aead).map_err(map_error)
         }
 
+        fn kem(&self) -> Kem {
+            Kem::from(self.kem as u16)
+        }
+
+        /// Checks `bytes` is a public key or `enc` in the encoding of RFC 9180 §7.1.1.
+        ///
+        /// libcrux alone would also take a P-256 point without its SEC1 prefix byte.
+        fn check_public(&self, what: &str, bytes: &[u8]) -> Result<(), Error> {
+            let kem = self.kem();
+            let well_formed = Some(bytes.len()) == kem.public_key_len()
+                && (kem == Kem::DhKemX25519HkdfSha256 || bytes.first() == Some(&0x04));
+            if !well_formed {
+                return Err(Error::General(format!(
+                    "hpke-rs: malformed {what} for {kem}"
+                )));
+            }
+            Ok(())
+        }
+
+        fn check_private(&self, bytes: &[u8]) -> Result<(), Error> {
+            let kem = self.kem();
+            if Some(bytes.len()) != kem.private_key_len() {
+                return Err(Error::General(format!(
+                    "hpke-rs: malformed private key for {kem}"
+                )));
+            }
+            Ok(())
+        }
+
         fn sender(
             &self,
             info: &[u8],
             pub_key: &HpkePublicKey,
         ) -> Result<(EncapsulatedSecret, Context<HpkeLibcrux>), Error> {
+            self.check_public("public key", &pub_key.0)?;
             let pk_r = hpke_rs::HpkePublicKey::from(pub_key.0.as_slice());
             let (enc, context) = self
                 .instance()?
@@ -188,6 +220,8 @@ mod hpke_rs_suites {
             info: &[u8],
             secret_key: &HpkePrivateKey,
         ) -> Result<Context<HpkeLibcrux>, Error> {
+            self.check_public("enc", &enc.0)?;
+            self.check_private(secret_key.secret_bytes())?;
             let sk_r = hpke_rs::HpkePrivateKey::from(secret_key.secret_bytes());
             self.instance()?
                 .setup_receiver(&enc.0, &sk_r, info, None, None, None)
