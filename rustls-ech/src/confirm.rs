@@ -45,7 +45,14 @@ pub(crate) fn compute(
     let length = (CONFIRMATION_LEN as u16).to_be_bytes();
     let label_len = [(b"tls13 ".len() + label.len()) as u8];
     let context_len = [transcript_hash.len() as u8];
-    let info: [&[u8]; 6] = [&length, &label_len, b"tls13 ", label, &context_len, transcript_hash];
+    let info: [&[u8]; 6] = [
+        &length,
+        &label_len,
+        b"tls13 ",
+        label,
+        &context_len,
+        transcript_hash,
+    ];
 
     let mut out = [0u8; CONFIRMATION_LEN];
     // Eight bytes is far below HKDF's limit of 255 hash lengths, so this cannot fail.

@@ -218,7 +218,10 @@ impl EchEngine {
         }
         let len = 4 + wire::u24(&self.hello[1..4]);
         if len > self.shared.max_client_hello_len {
-            return Err(EchError::ClientHelloTooLarge { len, max: self.shared.max_client_hello_len });
+            return Err(EchError::ClientHelloTooLarge {
+                len,
+                max: self.shared.max_client_hello_len,
+            });
         }
         Ok((self.hello.len() >= len).then_some(len))
     }
@@ -286,7 +289,10 @@ impl EchEngine {
                 Ok(Some(inner))
             }
             None => {
-                log::debug!("ECH: rejected (config_id {}); sending retry configs", outer.config_id);
+                log::debug!(
+                    "ECH: rejected (config_id {}); sending retry configs",
+                    outer.config_id
+                );
                 self.status = Some(EchStatus::Rejected);
                 Ok(None)
             }
@@ -310,7 +316,10 @@ impl EchEngine {
             if !config.cipher_suites().contains(&outer.cipher_suite) {
                 continue;
             }
-            let id = HpkeSuiteId { kem: config.kem(), sym: outer.cipher_suite };
+            let id = HpkeSuiteId {
+                kem: config.kem(),
+                sym: outer.cipher_suite,
+            };
             let Some(hpke) = self.shared.hpke.suite(id) else {
                 continue;
             };
@@ -323,8 +332,11 @@ impl EchEngine {
                 continue;
             };
             let inner = self.decode_inner(hello, &encoded_inner)?;
-            let accepted =
-                Accepted { opener, config_id: outer.config_id, cipher_suite: outer.cipher_suite };
+            let accepted = Accepted {
+                opener,
+                config_id: outer.config_id,
+                cipher_suite: outer.cipher_suite,
+            };
             return Ok(Some((inner, accepted)));
         }
         Ok(None)
@@ -461,8 +473,12 @@ impl EchEngine {
         let mut edited = message.to_vec();
         edited[range.clone()].fill(0);
         let hash = hash_concat(crypto, &self.transcript, &edited);
-        let confirmation =
-            confirm::compute(crypto.hkdf, Confirmation::ServerHello, &self.client_random, hash.as_ref());
+        let confirmation = confirm::compute(
+            crypto.hkdf,
+            Confirmation::ServerHello,
+            &self.client_random,
+            hash.as_ref(),
+        );
         edited[range].copy_from_slice(&confirmation);
         Some(edited)
     }

@@ -54,9 +54,14 @@ impl fmt::Display for EchError {
                 f.write_str("ClientHello2 did not decrypt under the ECH context of ClientHello1")
             }
             Self::ClientHelloTooLarge { len, max } => {
-                write!(f, "ClientHello of {len} bytes exceeds the limit of {max} bytes")
+                write!(
+                    f,
+                    "ClientHello of {len} bytes exceeds the limit of {max} bytes"
+                )
             }
-            Self::UnexpectedMessage => f.write_str("the first handshake message is not a ClientHello"),
+            Self::UnexpectedMessage => {
+                f.write_str("the first handshake message is not a ClientHello")
+            }
             Self::RecordOverflow => f.write_str("a record exceeds the TLS maximum length"),
             Self::ConnectionFailed => f.write_str("the connection already failed"),
         }

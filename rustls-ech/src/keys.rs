@@ -16,7 +16,11 @@ pub struct EchKey {
 impl EchKey {
     /// A key; `retry` says whether its config is sent in `retry_configs`.
     pub fn new(config: EchConfig, private_key: HpkePrivateKey, retry: bool) -> Self {
-        Self { config, private_key, retry }
+        Self {
+            config,
+            private_key,
+            retry,
+        }
     }
 
     /// The ECHConfig.
@@ -53,12 +57,17 @@ impl EchKeys {
             list.extend_from_slice(&(body.len() as u16).to_be_bytes());
             list.extend_from_slice(&body);
         }
-        Self { keys, retry_configs: list.into() }
+        Self {
+            keys,
+            retry_configs: list.into(),
+        }
     }
 
     /// Every key with `config_id`.
     pub fn lookup(&self, config_id: u8) -> impl Iterator<Item = &EchKey> {
-        self.keys.iter().filter(move |k| k.config.config_id() == config_id)
+        self.keys
+            .iter()
+            .filter(move |k| k.config.config_id() == config_id)
     }
 
     /// The encoded ECHConfigList of retry keys (empty when there are none).
@@ -76,7 +85,10 @@ pub struct EchKeyStore {
 impl EchKeyStore {
     /// The set as it is now.
     pub fn snapshot(&self) -> Arc<EchKeys> {
-        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Replaces the set.
@@ -87,6 +99,8 @@ impl EchKeyStore {
 
 impl From<EchKeys> for EchKeyStore {
     fn from(keys: EchKeys) -> Self {
-        Self { current: Arc::new(RwLock::new(Arc::new(keys))) }
+        Self {
+            current: Arc::new(RwLock::new(Arc::new(keys))),
+        }
     }
 }

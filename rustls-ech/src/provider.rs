@@ -88,7 +88,9 @@ pub(crate) mod registry {
 
     fn lock() -> std::sync::MutexGuard<'static, Table> {
         // A panic while holding this lock cannot leave the map inconsistent.
-        table().lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        table()
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Registers `registration` under each digest.
@@ -143,7 +145,10 @@ pub(crate) struct SuiteCrypto {
 
 impl SuiteCrypto {
     pub(crate) fn of(suite: &'static Tls13CipherSuite) -> Self {
-        Self { hash: suite.common.hash_provider, hkdf: suite.hkdf_provider }
+        Self {
+            hash: suite.common.hash_provider,
+            hkdf: suite.hkdf_provider,
+        }
     }
 }
 
@@ -167,14 +172,22 @@ fn interned() -> &'static Mutex<Vec<Interned>> {
 
 /// The wrapper suite for `base`, allocated once per distinct base suite and reused.
 pub(crate) fn wrap_suite(base: &'static Tls13CipherSuite) -> &'static Tls13CipherSuite {
-    let mut table = interned().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(found) = table.iter().find(|i| core::ptr::eq(i.base, base) || core::ptr::eq(i.wrapped, base)) {
+    let mut table = interned()
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(found) = table
+        .iter()
+        .find(|i| core::ptr::eq(i.base, base) || core::ptr::eq(i.wrapped, base))
+    {
         return found.wrapped;
     }
 
-    let hash: &'static WrappedHash =
-        Box::leak(Box::new(WrappedHash { base: SuiteCrypto::of(base) }));
-    let aead: &'static WrappedAead = Box::leak(Box::new(WrappedAead { base: base.aead_alg }));
+    let hash: &'static WrappedHash = Box::leak(Box::new(WrappedHash {
+        base: SuiteCrypto::of(base),
+    }));
+    let aead: &'static WrappedAead = Box::leak(Box::new(WrappedAead {
+        base: base.aead_alg,
+    }));
     let wrapped: &'static Tls13CipherSuite = Box::leak(Box::new(Tls13CipherSuite {
         common: CipherSuiteCommon {
             suite: base.common.suite,
@@ -191,8 +204,13 @@ pub(crate) fn wrap_suite(base: &'static Tls13CipherSuite) -> &'static Tls13Ciphe
 
 /// The base suite behind `suite`, if it is one of this crate's wrappers.
 pub(crate) fn base_of(suite: &'static Tls13CipherSuite) -> Option<&'static Tls13CipherSuite> {
-    let table = interned().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    table.iter().find(|i| core::ptr::eq(i.wrapped, suite)).map(|i| i.base)
+    let table = interned()
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    table
+        .iter()
+        .find(|i| core::ptr::eq(i.wrapped, suite))
+        .map(|i| i.base)
 }
 
 /// `provider` with each TLS 1.3 suite replaced by its wrapper; TLS 1.2 suites are untouched.
@@ -209,7 +227,11 @@ impl Hash for WrappedHash {
     fn start(&self) -> Box<dyn Context> {
         // A new transcript: nothing pending from an earlier one may leak into it.
         PENDING_EE.with(|pending| pending.borrow_mut().take());
-        Box::new(EchContext { inner: self.base.hash.start(), crypto: self.base, state: State::new() })
+        Box::new(EchContext {
+            inner: self.base.hash.start(),
+            crypto: self.base,
+            state: State::new(),
+        })
     }
 
     fn hash(&self, data: &[u8]) -> Output {
@@ -246,7 +268,12 @@ struct Tracker {
 
 impl Tracker {
     fn new() -> Self {
-        Self { seen: 0, total: None, capture: [0; CAPTURE], completed: 0 }
+        Self {
+            seen: 0,
+            total: None,
+            capture: [0; CAPTURE],
+            completed: 0,
+        }
     }
 
     /// Feeds bytes of at most one message; returns how many were consumed.
@@ -360,7 +387,10 @@ impl EchContext {
         let (registration, client_random) = match tracker.message_type() {
             t if t == HandshakeType::ClientHello as u8 => {
                 let digest = self.inner.fork_finish();
-                (registry::get(digest.as_ref()), random_of(tracker.captured_body()))
+                (
+                    registry::get(digest.as_ref()),
+                    random_of(tracker.captured_body()),
+                )
             }
             t if t == HandshakeType::MessageHash as u8 => {
                 // After HelloRetryRequest the transcript restarts with `message_hash`, whose
@@ -373,7 +403,12 @@ impl EchContext {
             return State::Passthrough;
         };
         tracker.next_message();
-        State::Bound(Box::new(Bound { registration, tracker, client_random, held: None }))
+        State::Bound(Box::new(Bound {
+            registration,
+            tracker,
+            client_random,
+            held: None,
+        }))
     }
 
     fn update_bound(&mut self, mut data: &[u8]) {
@@ -433,9 +468,13 @@ impl EchContext {
                     (edited, true)
                 }
             }
-            (Plan::Reject { retry_configs, room }, Some(t))
-                if t == HandshakeType::EncryptedExtensions as u8 =>
-            {
+            (
+                Plan::Reject {
+                    retry_configs,
+                    room,
+                },
+                Some(t),
+            ) if t == HandshakeType::EncryptedExtensions as u8 => {
                 let edited = wire::add_retry_configs(&message, retry_configs, *room)
                     .filter(|_| registration.claim(&registration.encrypted_extensions));
                 if let Some(edited) = &edited {
@@ -464,8 +503,12 @@ impl EchContext {
         let mut ctx = self.inner.fork();
         ctx.update(&edited);
         let hash = ctx.finish();
-        let confirmation =
-            confirm::compute(self.crypto.hkdf, Confirmation::ServerHello, random, hash.as_ref());
+        let confirmation = confirm::compute(
+            self.crypto.hkdf,
+            Confirmation::ServerHello,
+            random,
+            hash.as_ref(),
+        );
         edited[range].copy_from_slice(&confirmation);
         Some(edited)
     }
@@ -515,7 +558,11 @@ impl Context for EchContext {
     }
 
     fn fork(&self) -> Box<dyn Context> {
-        Box::new(Self { inner: self.inner.fork(), crypto: self.crypto, state: self.state.clone() })
+        Box::new(Self {
+            inner: self.inner.fork(),
+            crypto: self.crypto,
+            state: self.state.clone(),
+        })
     }
 
     fn finish(self: Box<Self>) -> Output {
@@ -533,7 +580,10 @@ impl Context for EchContext {
 
 impl Tls13AeadAlgorithm for WrappedAead {
     fn encrypter(&self, key: AeadKey, iv: Iv) -> Box<dyn MessageEncrypter> {
-        Box::new(EchEncrypter { inner: self.base.encrypter(key, iv), first: true })
+        Box::new(EchEncrypter {
+            inner: self.base.encrypter(key, iv),
+            first: true,
+        })
     }
 
     fn decrypter(&self, key: AeadKey, iv: Iv) -> Box<dyn MessageDecrypter> {

@@ -72,7 +72,11 @@ impl EchServer {
     /// records carry ECH's edits. TLS 1.2 suites are untouched. Use the result for every
     /// [`ServerConfig`] whose connections go through this server's engines.
     pub fn wrap(&self, provider: CryptoProvider) -> CryptoProvider {
-        let mut suites = self.shared.suites.write().unwrap_or_else(|p| p.into_inner());
+        let mut suites = self
+            .shared
+            .suites
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
         for suite in &provider.cipher_suites {
             if let SupportedCipherSuite::Tls13(base) = suite {
                 let base = provider::base_of(base).unwrap_or(base);
@@ -169,7 +173,10 @@ impl ServerShared {
 
     pub(crate) fn suite_crypto(&self, suite: CipherSuite) -> Option<SuiteCrypto> {
         let suites = self.suites.read().unwrap_or_else(|p| p.into_inner());
-        suites.iter().find(|s| s.common.suite == suite).map(|s| SuiteCrypto::of(s))
+        suites
+            .iter()
+            .find(|s| s.common.suite == suite)
+            .map(|s| SuiteCrypto::of(s))
     }
 }
 
@@ -193,10 +200,12 @@ pub enum ServerConfigError {
 impl fmt::Display for ServerConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::ProviderNotWrapped => f.write_str(
-                "the ServerConfig's CryptoProvider was not wrapped by EchServer::wrap",
-            ),
-            Self::NoTls13 => f.write_str("the ServerConfig does not allow TLS 1.3, which ECH needs"),
+            Self::ProviderNotWrapped => {
+                f.write_str("the ServerConfig's CryptoProvider was not wrapped by EchServer::wrap")
+            }
+            Self::NoTls13 => {
+                f.write_str("the ServerConfig does not allow TLS 1.3, which ECH needs")
+            }
             Self::NoRoomForRetryConfigs { configured, max } => write!(
                 f,
                 "ServerConfig::max_fragment_size is {configured:?}; it must be at most {max} to \

@@ -21,7 +21,13 @@ pub struct EchStream<S> {
 
 impl<S> EchStream<S> {
     pub(crate) fn new(io: S, engine: EchEngine) -> Self {
-        Self { io, engine, to_rustls: Vec::new(), to_rustls_pos: 0, to_peer: Vec::new() }
+        Self {
+            io,
+            engine,
+            to_rustls: Vec::new(),
+            to_rustls_pos: 0,
+            to_peer: Vec::new(),
+        }
     }
 
     /// The connection's ECH status, once its ClientHello has been processed.
@@ -85,7 +91,10 @@ impl<S: Read + Write> Read for EchStream<S> {
             if n == 0 {
                 return Ok(0);
             }
-            if let Err(error) = self.engine.receive(&buf[..n], &mut self.to_rustls, &mut self.to_peer) {
+            if let Err(error) =
+                self.engine
+                    .receive(&buf[..n], &mut self.to_rustls, &mut self.to_peer)
+            {
                 // The alert is best effort: the connection is over either way.
                 let _ = self.flush_to_peer();
                 return Err(error.into());

@@ -108,11 +108,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncRead for EchIo<IO> {
             if n == 0 {
                 return Poll::Ready(Ok(()));
             }
-            let received = this.engine.receive(
-                &this.scratch[..n],
-                &mut this.to_rustls,
-                &mut this.to_peer,
-            );
+            let received =
+                this.engine
+                    .receive(&this.scratch[..n], &mut this.to_rustls, &mut this.to_peer);
             if let Err(error) = received {
                 // The alert is best effort: the connection is over either way.
                 let _ = this.poll_flush_to_peer(cx);
@@ -150,7 +148,10 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for EchIo<IO> {
         if this.engine.outbound_passthrough() && this.to_peer.is_empty() {
             return Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
         }
-        let buf = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &**b);
+        let buf = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map_or(&[][..], |b| &**b);
         Pin::new(this).poll_write(cx, buf)
     }
 
@@ -205,7 +206,9 @@ impl EchAcceptor {
 
 impl core::fmt::Debug for EchAcceptor {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("EchAcceptor").field("ech", &self.ech).finish_non_exhaustive()
+        f.debug_struct("EchAcceptor")
+            .field("ech", &self.ech)
+            .finish_non_exhaustive()
     }
 }
 
@@ -213,7 +216,10 @@ impl EchServer {
     /// An acceptor for `config`, after [`EchServer::check_config`].
     pub fn acceptor(&self, config: Arc<ServerConfig>) -> Result<EchAcceptor, ServerConfigError> {
         self.check_config(&config)?;
-        Ok(EchAcceptor { ech: self.clone(), inner: tokio_rustls::TlsAcceptor::from(config) })
+        Ok(EchAcceptor {
+            ech: self.clone(),
+            inner: tokio_rustls::TlsAcceptor::from(config),
+        })
     }
 
     /// Wraps a connection's async IO with a new engine.

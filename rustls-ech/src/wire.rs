@@ -100,7 +100,11 @@ pub(crate) fn add_hrr_confirmation_extension(message: &[u8]) -> Option<(Vec<u8>,
 
 /// The EncryptedExtensions message with `retry_configs` added (RFC 9849 §7.1), or `None` when
 /// there is nothing to add or it would not fit in `room` bytes.
-pub(crate) fn add_retry_configs(message: &[u8], retry_configs: &[u8], room: usize) -> Option<Vec<u8>> {
+pub(crate) fn add_retry_configs(
+    message: &[u8],
+    retry_configs: &[u8],
+    room: usize,
+) -> Option<Vec<u8>> {
     if retry_configs.is_empty() || message.len() < 6 || u24(&message[1..4]) != message.len() - 4 {
         return None;
     }
@@ -140,7 +144,15 @@ pub(crate) fn push_handshake_records(out: &mut Vec<u8>, version: [u8; 2], messag
 
 /// A fatal plaintext alert record.
 pub(crate) fn alert_record(description: rustls::AlertDescription) -> [u8; 7] {
-    [CONTENT_ALERT, 0x03, 0x03, 0x00, 0x02, 2, u8::from(description)]
+    [
+        CONTENT_ALERT,
+        0x03,
+        0x03,
+        0x00,
+        0x02,
+        2,
+        u8::from(description),
+    ]
 }
 
 /// `message_hash` (RFC 8446 §4.4.1): the synthetic message that replaces ClientHello1.
