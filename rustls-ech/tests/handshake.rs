@@ -2,60 +2,289 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use common::*;
 use rustls::client::EchStatus as ClientEchStatus;
+use rustls::crypto::CryptoProvider;
+use rustls::{HandshakeKind, NamedGroup};
+use rustls_ech::suite::Kem;
 use rustls_ech::EchStatus;
 
-#[test]
-fn accepts_ech_and_serves_the_inner_name() {
-    let (key, list) = x25519_key(7);
-    let ech = server_with(vec![key]);
-    let server = server_config(&ech, ServerOptions::default());
-    let client = client_config(ClientOptions {
-        ech: ClientEch::Config(list.encoded()),
-        ..Default::default()
-    });
+fn providers() -> [(&'static str, fn() -> CryptoProvider); 2] {
+    [("aws-lc-rs", aws_lc_rs), ("ring", ring)]
+}
 
-    let outcome = handshake(client, server, ech.engine(), None);
-    outcome.result.unwrap();
-    assert_eq!(outcome.client.ech_status(), ClientEchStatus::Accepted);
-    assert_eq!(outcome.server.server_name(), Some(INNER_NAME));
-    assert_eq!(
-        outcome.engine.status(),
-        Some(&EchStatus::Accepted {
-            config_id: 7,
-            outer_server_name: Some(PUBLIC_NAME.into())
-        })
-    );
+fn accepted(config_id: u8) -> EchStatus {
+    EchStatus::Accepted { config_id, outer_server_name: Some(PUBLIC_NAME.into()) }
+}
+
+/// The server supports only P-256, the client's first key share is X25519: HelloRetryRequest.
+fn p256_only(mut provider: CryptoProvider) -> CryptoProvider {
+    provider.kx_groups.retain(|g| g.name() == NamedGroup::secp256r1);
+    provider
+}
+
+fn x25519_first(mut provider: CryptoProvider) -> CryptoProvider {
+    provider.kx_groups.retain(|g| {
+        g.name() == NamedGroup::X25519 || g.name() == NamedGroup::secp256r1
+    });
+    provider
 }
 
 #[test]
-fn rejects_unknown_config_and_sends_retry_configs() {
+fn accepts_ech_and_serves_the_inner_name() {
+    for (name, provider) in providers() {
+        let (key, list) = x25519_key(7);
+        let ech = server_with(vec![key]);
+        let server = server_config(&ech, ServerOptions { provider: provider(), ..Default::default() });
+        let client =
+            client_config(ClientOptions { ech: ClientEch::Config(list.encoded()), ..Default::default() });
+
+        let outcome = handshake(client, server, ech.engine(), None);
+        outcome.result.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(outcome.client.ech_status(), ClientEchStatus::Accepted, "{name}");
+        assert_eq!(outcome.server.server_name(), Some(INNER_NAME), "{name}");
+        assert_eq!(outcome.engine.status(), Some(&accepted(7)), "{name}");
+    }
+}
+
+#[test]
+fn accepts_ech_with_every_kem_and_symmetric_suite() {
+    let kems = [
+        Kem::DhKemX25519HkdfSha256,
+        Kem::DhKemP256HkdfSha256,
+        Kem::DhKemP384HkdfSha384,
+        Kem::DhKemP521HkdfSha512,
+    ];
+    for kem in kems {
+        // rustls's client takes the first suite it supports: offer each on its own.
+        for suite in rustls_ech::config::default_cipher_suites(kem) {
+            let (key, list) = key_with_suites(3, kem, vec![suite]);
+            let ech = server_with(vec![key]);
+            let server = server_config(&ech, ServerOptions::default());
+            let client = client_config(ClientOptions {
+                ech: ClientEch::Config(list.encoded()),
+                ..Default::default()
+            });
+            let outcome = handshake(client, server, ech.engine(), None);
+            outcome.result.unwrap_or_else(|e| panic!("{kem} {suite}: {e}"));
+            assert_eq!(outcome.client.ech_status(), ClientEchStatus::Accepted, "{kem} {suite}");
+        }
+    }
+}
+
+#[test]
+fn accepts_ech_after_hello_retry_request() {
+    for (name, provider) in providers() {
+        let (key, list) = x25519_key(9);
+        let ech = server_with(vec![key]);
+        let server =
+            server_config(&ech, ServerOptions { provider: p256_only(provider()), ..Default::default() });
+        let client = client_config(ClientOptions {
+            ech: ClientEch::Config(list.encoded()),
+            provider: x25519_first(aws_lc_rs()),
+            ..Default::default()
+        });
+
+        let outcome = handshake(client, server, ech.engine(), None);
+        outcome.result.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(outcome.client.handshake_kind(), Some(HandshakeKind::FullWithHelloRetryRequest));
+        assert_eq!(outcome.client.ech_status(), ClientEchStatus::Accepted, "{name}");
+        assert_eq!(outcome.server.server_name(), Some(INNER_NAME), "{name}");
+    }
+}
+
+#[test]
+fn rejects_unknown_config_then_client_retries_with_retry_configs() {
+    for (name, provider) in providers() {
+        let (key, _) = x25519_key(1);
+        let (_, stale) = x25519_key(2);
+        let ech = server_with(vec![key]);
+        let server = server_config(&ech, ServerOptions { provider: provider(), ..Default::default() });
+        let client =
+            client_config(ClientOptions { ech: ClientEch::Config(stale.encoded()), ..Default::default() });
+
+        let outcome = handshake(client, server.clone(), ech.engine(), None);
+        assert!(outcome.result.is_err(), "{name}");
+        assert_eq!(outcome.server.server_name(), Some(PUBLIC_NAME), "{name}");
+        assert_eq!(outcome.engine.status(), Some(&EchStatus::Rejected), "{name}");
+        let retry = retry_configs(outcome.client_error.as_ref())
+            .unwrap_or_else(|| panic!("{name}: no retry configs: {:?}", outcome.result));
+        assert_eq!(retry, ech.keys().snapshot().retry_configs().to_vec(), "{name}");
+
+        let client = client_config(ClientOptions { ech: ClientEch::Config(&retry), ..Default::default() });
+        let outcome = handshake(client, server, ech.engine(), None);
+        outcome.result.unwrap_or_else(|e| panic!("{name} retry: {e}"));
+        assert_eq!(outcome.client.ech_status(), ClientEchStatus::Accepted, "{name}");
+        assert_eq!(outcome.engine.status(), Some(&accepted(1)), "{name}");
+    }
+}
+
+#[test]
+fn rejects_after_hello_retry_request_with_retry_configs() {
     let (key, _) = x25519_key(1);
     let (_, stale) = x25519_key(2);
     let ech = server_with(vec![key]);
-    let server = server_config(&ech, ServerOptions::default());
+    let server = server_config(&ech, ServerOptions { provider: p256_only(aws_lc_rs()), ..Default::default() });
     let client = client_config(ClientOptions {
         ech: ClientEch::Config(stale.encoded()),
+        provider: x25519_first(aws_lc_rs()),
         ..Default::default()
     });
+    let outcome = handshake(client, server, ech.engine(), None);
+    assert!(retry_configs(outcome.client_error.as_ref()).is_some(), "{:?}", outcome.result);
+}
+
+#[test]
+fn grease_client_completes_and_is_rejected() {
+    let (key, _) = x25519_key(1);
+    let ech = server_with(vec![key]);
+    let server = server_config(&ech, ServerOptions::default());
+    let client = client_config(ClientOptions { ech: ClientEch::Grease, ..Default::default() });
 
     let outcome = handshake(client, server, ech.engine(), None);
-    let error = outcome.result.unwrap_err();
-    assert!(retry_configs(&error), "{error}");
-    assert_eq!(outcome.server.server_name(), Some(PUBLIC_NAME));
+    outcome.result.unwrap();
+    assert_eq!(outcome.client.ech_status(), ClientEchStatus::Grease);
     assert_eq!(outcome.engine.status(), Some(&EchStatus::Rejected));
 }
 
 #[test]
-fn client_without_ech_completes_as_with_stock_rustls() {
-    let (key, _) = x25519_key(1);
-    let ech = server_with(vec![key]);
-    let server = server_config(&ech, ServerOptions::default());
-    let client = client_config(ClientOptions::default());
+fn client_without_ech_and_tls12_client_complete_as_with_stock_rustls() {
+    for (name, provider) in providers() {
+        for tls12_only in [false, true] {
+            let (key, _) = x25519_key(1);
+            let ech = server_with(vec![key]);
+            let server = server_config(&ech, ServerOptions { provider: provider(), ..Default::default() });
+            let client = client_config(ClientOptions { tls12_only, ..Default::default() });
 
+            let outcome = handshake(client, server, ech.engine(), None);
+            outcome.result.unwrap_or_else(|e| panic!("{name} tls12={tls12_only}: {e}"));
+            assert_eq!(outcome.engine.status(), Some(&EchStatus::NotOffered));
+            assert_eq!(outcome.server.server_name(), Some(INNER_NAME));
+            let version = outcome.server.protocol_version().unwrap();
+            assert_eq!(version == rustls::ProtocolVersion::TLSv1_2, tls12_only);
+        }
+    }
+}
+
+#[test]
+fn server_without_keys_behaves_as_stock_rustls() {
+    let ech = server_with(vec![]);
+    let server = server_config(&ech, ServerOptions::default());
+    let client = client_config(ClientOptions { ech: ClientEch::Grease, ..Default::default() });
     let outcome = handshake(client, server, ech.engine(), None);
     outcome.result.unwrap();
-    assert_eq!(outcome.engine.status(), Some(&EchStatus::NotOffered));
-    assert_eq!(outcome.server.server_name(), Some(INNER_NAME));
+    assert_eq!(outcome.engine.status(), Some(&EchStatus::Rejected));
+}
+
+#[test]
+fn resumes_with_a_ticket_from_an_ech_accepted_connection() {
+    for (name, provider) in providers() {
+        let (key, list) = x25519_key(4);
+        let ech = server_with(vec![key]);
+        let server = server_config(&ech, ServerOptions { provider: provider(), ..Default::default() });
+        let client =
+            client_config(ClientOptions { ech: ClientEch::Config(list.encoded()), ..Default::default() });
+
+        let mut first = handshake(client.clone(), server.clone(), ech.engine(), None);
+        first.result.unwrap_or_else(|e| panic!("{name}: {e}"));
+        // Let the client read its tickets.
+        let mut out = Vec::new();
+        while first.server.wants_write() {
+            first.server.write_tls(&mut out).unwrap();
+        }
+        first.client.read_tls(&mut &out[..]).unwrap();
+        first.client.process_new_packets().unwrap();
+
+        let second = handshake(client, server, ech.engine(), None);
+        second.result.unwrap_or_else(|e| panic!("{name} resumption: {e}"));
+        assert_eq!(second.client.handshake_kind(), Some(HandshakeKind::Resumed), "{name}");
+        assert_eq!(second.client.ech_status(), ClientEchStatus::Accepted, "{name}");
+        assert_eq!(second.server.server_name(), Some(INNER_NAME), "{name}");
+    }
+}
+
+#[test]
+fn client_authentication_with_ech_accepted() {
+    for (name, provider) in providers() {
+        let (key, list) = x25519_key(5);
+        let ech = server_with(vec![key]);
+        let server = server_config(
+            &ech,
+            ServerOptions { provider: provider(), client_auth: true, ..Default::default() },
+        );
+        let client = client_config(ClientOptions {
+            ech: ClientEch::Config(list.encoded()),
+            client_auth: true,
+            ..Default::default()
+        });
+        let outcome = handshake(client, server, ech.engine(), None);
+        outcome.result.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(outcome.client.ech_status(), ClientEchStatus::Accepted);
+        assert!(outcome.server.peer_certificates().is_some_and(|c| !c.is_empty()));
+    }
+}
+
+#[test]
+fn repeated_config_ids_are_all_tried() {
+    let (wrong, _) = x25519_key(6);
+    let (right, list) = x25519_key(6);
+    let ech = server_with(vec![wrong, right]);
+    let server = server_config(&ech, ServerOptions::default());
+    let client = client_config(ClientOptions { ech: ClientEch::Config(list.encoded()), ..Default::default() });
+    let outcome = handshake(client, server, ech.engine(), None);
+    outcome.result.unwrap();
+    assert_eq!(outcome.engine.status(), Some(&accepted(6)));
+}
+
+#[test]
+fn key_rotation_does_not_affect_a_connection_in_flight() {
+    let (old, old_list) = x25519_key(1);
+    let (new, _) = x25519_key(2);
+    let ech = server_with(vec![old]);
+    let server = server_config(&ech, ServerOptions::default());
+    let engine = ech.engine();
+    ech.keys().replace(rustls_ech::EchKeys::new(vec![new]).unwrap());
+
+    let client =
+        client_config(ClientOptions { ech: ClientEch::Config(old_list.encoded()), ..Default::default() });
+    let outcome = handshake(client.clone(), server.clone(), engine, None);
+    outcome.result.unwrap();
+    assert_eq!(outcome.engine.status(), Some(&accepted(1)));
+
+    // A connection started after the rotation no longer has the old key.
+    let outcome = handshake(client, server, ech.engine(), None);
+    assert_eq!(outcome.engine.status(), Some(&EchStatus::Rejected));
+}
+
+#[test]
+fn refuses_configs_that_cannot_carry_ech() {
+    let ech = server_with(vec![]);
+    let unwrapped = rustls::ServerConfig::builder_with_provider(Arc::new(aws_lc_rs()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(rustls::server::ResolvesServerCertUsingSni::new()));
+    let mut wrapped = rustls::ServerConfig::builder_with_provider(Arc::new(ech.wrap(aws_lc_rs())))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(rustls::server::ResolvesServerCertUsingSni::new()));
+    let tls12_only = rustls::ServerConfig::builder_with_provider(Arc::new(ech.wrap(aws_lc_rs())))
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(rustls::server::ResolvesServerCertUsingSni::new()));
+
+    let mut unwrapped_sized = unwrapped.clone();
+    ech.configure(&mut unwrapped_sized);
+    assert_eq!(ech.check_config(&unwrapped_sized), Err(rustls_ech::ServerConfigError::ProviderNotWrapped));
+    assert_eq!(ech.check_config(&tls12_only), Err(rustls_ech::ServerConfigError::NoTls13));
+    assert!(matches!(
+        ech.check_config(&wrapped),
+        Err(rustls_ech::ServerConfigError::NoRoomForRetryConfigs { configured: None, .. })
+    ));
+    ech.configure(&mut wrapped);
+    assert_eq!(ech.check_config(&wrapped), Ok(()));
 }

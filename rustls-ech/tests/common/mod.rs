@@ -68,6 +68,22 @@ pub fn key(config_id: u8, kem: rustls_ech::suite::Kem, retry: bool) -> (EchKey, 
     (EchKey::new(config, private_key, retry), list)
 }
 
+/// One ECH key offering exactly `suites`.
+pub fn key_with_suites(
+    config_id: u8,
+    kem: rustls_ech::suite::Kem,
+    suites: Vec<rustls_ech::suite::SymmetricSuite>,
+) -> (EchKey, EchConfigList) {
+    let (config, private_key) = EchConfigBuilder::new(PUBLIC_NAME)
+        .config_id(config_id)
+        .kem(kem)
+        .cipher_suites(suites)
+        .generate()
+        .unwrap();
+    let list = EchConfigList::new(vec![config.clone()]).unwrap();
+    (EchKey::new(config, private_key, true), list)
+}
+
 pub fn x25519_key(config_id: u8) -> (EchKey, EchConfigList) {
     key(
         config_id,
@@ -203,6 +219,8 @@ pub struct Outcome {
     pub server: ServerConnection,
     pub engine: EchEngine,
     pub result: Result<(), String>,
+    /// The client's error, if the client failed.
+    pub client_error: Option<rustls::Error>,
     /// Bytes the engine sent to the client itself (alerts).
     pub engine_alerts: Vec<u8>,
 }
@@ -221,6 +239,7 @@ pub fn handshake(
     let mut engine = engine;
     let mut engine_alerts = Vec::new();
     let mut first = true;
+    let mut client_error = None;
 
     let result = (|| {
         for _ in 0..20 {
@@ -255,7 +274,9 @@ pub fn handshake(
             }
             deliver_server_output(&mut server, &mut engine, &mut client);
             if let Err(e) = client.process_new_packets() {
-                return Err(format!("client: {e:?}"));
+                let message = format!("client: {e:?}");
+                client_error = Some(e);
+                return Err(message);
             }
             if !client.is_handshaking() && !server.is_handshaking() && !client.wants_write() {
                 return Ok(());
@@ -293,10 +314,39 @@ fn deliver_server_output(
 }
 
 /// The retry configs a rejected client received, as an encoded ECHConfigList.
-pub fn retry_configs(error: &str) -> bool {
-    error.contains("ServerRejectedEncryptedClientHello(Some")
+pub fn retry_configs(error: Option<&rustls::Error>) -> Option<Vec<u8>> {
+    use rustls::internal::msgs::codec::Codec;
+    match error? {
+        rustls::Error::PeerIncompatible(
+            rustls::PeerIncompatible::ServerRejectedEncryptedClientHello(Some(configs)),
+        ) => {
+            let mut body = Vec::new();
+            for config in configs {
+                config.encode(&mut body);
+            }
+            let mut list = (body.len() as u16).to_be_bytes().to_vec();
+            list.extend_from_slice(&body);
+            Some(list)
+        }
+        _ => None,
+    }
+}
+
+/// The alert descriptions in plaintext alert records of `bytes`.
+pub fn alerts(bytes: &[u8]) -> Vec<rustls::AlertDescription> {
+    let mut found = Vec::new();
+    let mut rest = bytes;
+    while rest.len() >= 5 {
+        let len = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+        let Some(record) = rest.get(5..5 + len) else { break };
+        if rest[0] == 21 && record.len() == 2 {
+            found.push(rustls::AlertDescription::from(record[1]));
+        }
+        rest = &rest[5 + len..];
+    }
+    found
 }
 
 pub fn server_with(keys: Vec<EchKey>) -> EchServer {
-    EchServer::new(EchKeys::new(keys))
+    EchServer::new(EchKeys::new(keys).unwrap())
 }
