@@ -4,4 +4,5 @@
 
 pub mod config;
 pub mod hpke;
+pub mod keyfile;
 pub mod suite;
