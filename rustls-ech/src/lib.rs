@@ -5,4 +5,5 @@
 pub mod config;
 pub mod hpke;
 pub mod keyfile;
+pub mod keys;
 pub mod suite;
