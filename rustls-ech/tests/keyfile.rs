@@ -28,6 +28,9 @@ SiTAIk+/L9IllrnuzdtbegZ4Cn5LZQWf9dtTY3d17WAia7l9kIXcdnnb
 const OPENSSL_P256_PUBLIC: &str = "0442c2cdfeaa396e2fd935555735180b47975e8bb097e64a24c0224fbf2fd22\
                                    596b9eecddb5b7a06780a7e4b65059ff5db53637775ed60226bb97d9085dc7679db";
 
+/// Tells whether an error is the one a malformed input should produce.
+type ErrorCheck = fn(&KeyFileError) -> bool;
+
 fn generate(kem: Kem, config_id: u8) -> (EchConfig, HpkePrivateKey) {
     EchConfigBuilder::new("public.example")
         .kem(kem)
@@ -170,7 +173,7 @@ fn malformed_files_yield_the_named_error() {
         BAmsyssXM0gC9baBdR0tSrM=\n\
         -----END PRIVATE KEY-----\n";
 
-    let cases: Vec<(&str, String, fn(&KeyFileError) -> bool)> = vec![
+    let cases: Vec<(&str, String, ErrorCheck)> = vec![
         ("empty", String::new(), |e| {
             matches!(e, KeyFileError::NotPem)
         }),
