@@ -311,7 +311,7 @@ impl EchEngine {
         let payload = &bytes[outer.payload.clone()];
         let mut aad = None;
 
-        for key in self.keys.lookup(outer.config_id) {
+        for key in self.keys.by_config_id(outer.config_id) {
             let config = key.config();
             if !config.cipher_suites().contains(&outer.cipher_suite) {
                 continue;
@@ -377,13 +377,13 @@ impl EchEngine {
         let plan = match &self.status {
             Some(EchStatus::Accepted { .. } | EchStatus::Backend) => Plan::Confirm,
             Some(EchStatus::Rejected) => Plan::Reject {
-                retry_configs: self.keys.retry_configs(),
+                retry_configs: self.keys.retry_configs_shared(),
                 room: self.shared.record_room,
             },
             _ => return,
         };
         let digests = self.shared.digests(delivered);
-        let registration = Registration::new(plan);
+        let registration = Registration::new(plan, self.client_random);
         registry::insert(&digests, &registration);
         self.registration = Some((registration, digests));
     }

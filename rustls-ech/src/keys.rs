@@ -1,12 +1,73 @@
-//! Key set: ECH keys by `config_id`, retry flags, and rotation.
+//! The server's ECH key set: lookup by `config_id`, retry configs, and rotation.
+//!
+//! An [`EchKeys`] is an immutable snapshot. A connection takes one when its handshake starts
+//! and keeps it to the end, so a rotation never changes the keys or the `retry_configs`
+//! (RFC 9849 §7.1) a handshake already in progress uses. [`EchKeyStore`] holds the current
+//! snapshot and swaps it atomically.
 
-use std::sync::{Arc, RwLock};
+use core::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use rustls::crypto::hpke::HpkePrivateKey;
 
-use crate::config::EchConfig;
+use crate::config::{ConfigError, EchConfig, EchConfigList};
+use crate::keyfile::{KeyFile, KeyFileError};
 
-/// One ECH key: its ECHConfig, private key, and whether it is offered in retry configs.
+/// An error building a key set.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum KeysError {
+    /// A key file could not be used.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong with it.
+        error: KeyFileError,
+    },
+    /// A key file holds configs but no private key.
+    NoPrivateKey(PathBuf),
+    /// The key directory could not be listed.
+    Directory {
+        /// The directory.
+        path: PathBuf,
+        /// The error listing it.
+        error: std::io::Error,
+    },
+    /// The `retry_configs` list of the keys marked for retry would not fit its 2-byte length.
+    RetryConfigs(ConfigError),
+    /// [`EchKeyStore::reload`] on a store that was not built from files.
+    NoSource,
+}
+
+impl fmt::Display for KeysError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File { path, error } => write!(f, "{}: {error}", path.display()),
+            Self::NoPrivateKey(path) => write!(f, "{}: no PRIVATE KEY block", path.display()),
+            Self::Directory { path, error } => write!(f, "{}: {error}", path.display()),
+            Self::RetryConfigs(err) => write!(f, "retry_configs: {err}"),
+            Self::NoSource => f.write_str("the key store was not loaded from files"),
+        }
+    }
+}
+
+impl std::error::Error for KeysError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::File { error, .. } => Some(error),
+            Self::Directory { error, .. } => Some(error),
+            Self::RetryConfigs(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+/// One ECH key: a config, its HPKE private key, and whether the config is sent in
+/// `retry_configs` when ECH is rejected (RFC 9849 §7.1).
+///
+/// The private key is wiped from memory when the key is dropped, and never shown by `Debug`.
 pub struct EchKey {
     config: EchConfig,
     private_key: HpkePrivateKey,
@@ -14,13 +75,20 @@ pub struct EchKey {
 }
 
 impl EchKey {
-    /// A key; `retry` says whether its config is sent in `retry_configs`.
+    /// A key from its parts. The caller vouches that `private_key` belongs to `config`; key
+    /// files are checked when read (see [`KeyFile`]).
     pub fn new(config: EchConfig, private_key: HpkePrivateKey, retry: bool) -> Self {
         Self {
             config,
             private_key,
             retry,
         }
+    }
+
+    /// The key of a key file, or `None` when the file has no private key.
+    pub fn from_key_file(file: KeyFile, retry: bool) -> Option<Self> {
+        let (config, private_key) = file.into_key()?;
+        Some(Self::new(config, private_key, retry))
     }
 
     /// The ECHConfig.
@@ -33,74 +101,255 @@ impl EchKey {
         &self.private_key
     }
 
-    /// Whether the config is sent in `retry_configs`.
-    pub fn is_retry(&self) -> bool {
+    /// Whether the config goes into `retry_configs`.
+    pub fn retry(&self) -> bool {
         self.retry
     }
 }
 
-/// An immutable set of keys.
+impl Clone for EchKey {
+    fn clone(&self) -> Self {
+        Self {
+            config: self.config.clone(),
+            private_key: HpkePrivateKey::from(self.private_key.secret_bytes().to_vec()),
+            retry: self.retry,
+        }
+    }
+}
+
+impl fmt::Debug for EchKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EchKey")
+            .field("config_id", &self.config.config_id())
+            .field("kem", &self.config.kem())
+            .field("public_name", &self.config.public_name())
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An immutable set of ECH keys.
+///
+/// Keys are kept in the order given; several may share a `config_id` (RFC 9849 §7.1 has the
+/// server try each). `retry_configs` is encoded once, when the set is built.
 pub struct EchKeys {
     keys: Vec<EchKey>,
     retry_configs: Arc<[u8]>,
 }
 
 impl EchKeys {
-    /// A set of `keys`.
-    pub fn new(keys: Vec<EchKey>) -> Self {
-        let mut body = Vec::new();
-        for key in keys.iter().filter(|k| k.retry) {
-            body.extend_from_slice(key.config.encoded());
+    /// A set of `keys`, in order. Fails only when the configs marked for retry are too large
+    /// to fit one ECHConfigList.
+    pub fn new(keys: Vec<EchKey>) -> Result<Self, KeysError> {
+        let retry: Vec<EchConfig> = keys
+            .iter()
+            .filter(|key| key.retry)
+            .map(|key| key.config.clone())
+            .collect();
+        let retry_configs: Arc<[u8]> = if retry.is_empty() {
+            Arc::from(&[][..])
+        } else {
+            let list = EchConfigList::new(retry).map_err(KeysError::RetryConfigs)?;
+            Arc::from(list.encoded())
+        };
+        for key in &keys {
+            if key.config.has_unsupported_mandatory_extension() {
+                log::warn!(
+                    "ECHConfig config_id={} has a mandatory extension; clients will ignore it",
+                    key.config.config_id()
+                );
+            }
         }
-        let mut list = Vec::with_capacity(body.len() + 2);
-        if !body.is_empty() {
-            list.extend_from_slice(&(body.len() as u16).to_be_bytes());
-            list.extend_from_slice(&body);
-        }
-        Self {
+        log::debug!("ECH key set of {} keys", keys.len());
+        Ok(Self {
             keys,
-            retry_configs: list.into(),
+            retry_configs,
+        })
+    }
+
+    /// An empty set: every ClientHello offering ECH is rejected, with no retry configs.
+    pub fn empty() -> Self {
+        Self {
+            keys: Vec::new(),
+            retry_configs: Arc::from(&[][..]),
         }
     }
 
-    /// Every key with `config_id`.
-    pub fn lookup(&self, config_id: u8) -> impl Iterator<Item = &EchKey> {
+    /// Reads one key from each PEM key file, in the order given; each is marked for retry.
+    /// Every file must hold a private key; a config in a file's list other than the key's own
+    /// is not part of the set.
+    pub fn from_pem_files<P: AsRef<Path>>(
+        paths: impl IntoIterator<Item = P>,
+    ) -> Result<Self, KeysError> {
+        let keys = paths
+            .into_iter()
+            .map(|path| read_key(path.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::new(keys)
+    }
+
+    /// Reads every regular file (or link to one) whose name ends in `.pem` in `dir`, not its
+    /// subdirectories, in
+    /// byte order of the file names, as [`EchKeys::from_pem_files`] does.
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self, KeysError> {
+        Self::from_pem_files(pem_files_in(dir.as_ref())?)
+    }
+
+    /// Every key, in order.
+    pub fn keys(&self) -> &[EchKey] {
+        &self.keys
+    }
+
+    /// The keys whose config has this `config_id`, in order.
+    pub fn by_config_id(&self, config_id: u8) -> impl Iterator<Item = &EchKey> + '_ {
         self.keys
             .iter()
-            .filter(move |k| k.config.config_id() == config_id)
+            .filter(move |key| key.config.config_id() == config_id)
     }
 
-    /// The encoded ECHConfigList of retry keys (empty when there are none).
-    pub fn retry_configs(&self) -> Arc<[u8]> {
-        self.retry_configs.clone()
+    /// The encoded ECHConfigList (2-byte length included) of the keys marked for retry, as
+    /// sent in `retry_configs` (RFC 9849 §7.1); empty when no key is marked.
+    pub fn retry_configs(&self) -> &[u8] {
+        &self.retry_configs
+    }
+
+    /// [`EchKeys::retry_configs`], shared rather than borrowed.
+    pub fn retry_configs_shared(&self) -> Arc<[u8]> {
+        Arc::clone(&self.retry_configs)
+    }
+
+    /// The number of keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the set has no key.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
     }
 }
 
-/// A shared, replaceable key set.
-#[derive(Clone)]
+impl fmt::Debug for EchKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EchKeys")
+            .field("keys", &self.keys)
+            .field("retry_configs_len", &self.retry_configs.len())
+            .finish()
+    }
+}
+
+/// Where an [`EchKeyStore`] reloads from.
+#[derive(Clone, Debug)]
+enum Source {
+    Files(Vec<PathBuf>),
+    Dir(PathBuf),
+}
+
+/// The current [`EchKeys`], replaceable while connections use older snapshots.
 pub struct EchKeyStore {
-    current: Arc<RwLock<Arc<EchKeys>>>,
+    current: RwLock<Arc<EchKeys>>,
+    source: Option<Source>,
 }
 
 impl EchKeyStore {
-    /// The set as it is now.
-    pub fn snapshot(&self) -> Arc<EchKeys> {
-        self.current
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    /// A store holding `keys`; [`EchKeyStore::reload`] is unavailable.
+    pub fn new(keys: EchKeys) -> Self {
+        Self {
+            current: RwLock::new(Arc::new(keys)),
+            source: None,
+        }
     }
 
-    /// Replaces the set.
-    pub fn replace(&self, keys: EchKeys) {
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
+    /// A store loaded from PEM key files, which [`EchKeyStore::reload`] reads again.
+    pub fn from_pem_files<P: AsRef<Path>>(
+        paths: impl IntoIterator<Item = P>,
+    ) -> Result<Self, KeysError> {
+        let paths: Vec<PathBuf> = paths.into_iter().map(|p| p.as_ref().to_owned()).collect();
+        let keys = EchKeys::from_pem_files(&paths)?;
+        Ok(Self {
+            current: RwLock::new(Arc::new(keys)),
+            source: Some(Source::Files(paths)),
+        })
     }
+
+    /// A store loaded from a directory of PEM key files (see [`EchKeys::from_dir`]), which
+    /// [`EchKeyStore::reload`] lists and reads again.
+    pub fn from_dir(dir: impl AsRef<Path>) -> Result<Self, KeysError> {
+        let dir = dir.as_ref().to_owned();
+        let keys = EchKeys::from_dir(&dir)?;
+        Ok(Self {
+            current: RwLock::new(Arc::new(keys)),
+            source: Some(Source::Dir(dir)),
+        })
+    }
+
+    /// The current key set. Hold it for the whole handshake.
+    pub fn snapshot(&self) -> Arc<EchKeys> {
+        // A panic elsewhere while holding the lock cannot leave the Arc half-written.
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Makes `keys` current, returning the set it replaces. Snapshots already taken are
+    /// unaffected.
+    pub fn replace(&self, keys: EchKeys) -> Arc<EchKeys> {
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        core::mem::replace(&mut *current, Arc::new(keys))
+    }
+
+    /// Reads the files or directory the store was built from again and makes the result
+    /// current. On any error the current set stays in place.
+    pub fn reload(&self) -> Result<Arc<EchKeys>, KeysError> {
+        let keys = match &self.source {
+            Some(Source::Files(paths)) => EchKeys::from_pem_files(paths)?,
+            Some(Source::Dir(dir)) => EchKeys::from_dir(dir)?,
+            None => return Err(KeysError::NoSource),
+        };
+        let keys = Arc::new(keys);
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        *current = Arc::clone(&keys);
+        log::debug!("ECH keys reloaded: {} keys", keys.len());
+        Ok(keys)
+    }
+}
+
+impl fmt::Debug for EchKeyStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EchKeyStore")
+            .field("current", &self.snapshot())
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+fn read_key(path: &Path) -> Result<EchKey, KeysError> {
+    let file = KeyFile::read(path).map_err(|error| KeysError::File {
+        path: path.to_owned(),
+        error,
+    })?;
+    EchKey::from_key_file(file, true).ok_or_else(|| KeysError::NoPrivateKey(path.to_owned()))
+}
+
+fn pem_files_in(dir: &Path) -> Result<Vec<PathBuf>, KeysError> {
+    let dir_error = |error| KeysError::Directory {
+        path: dir.to_owned(),
+        error,
+    };
+    let mut paths = Vec::new();
+    for entry in fs::read_dir(dir).map_err(dir_error)? {
+        let entry = entry.map_err(dir_error)?;
+        let path = entry.path();
+        let is_pem = path.extension().is_some_and(|ext| ext == "pem");
+        // Follow symbolic links: mounted secrets are often links to the real files.
+        if is_pem && fs::metadata(&path).map_err(dir_error)?.is_file() {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    Ok(paths)
 }
 
 impl From<EchKeys> for EchKeyStore {
     fn from(keys: EchKeys) -> Self {
-        Self {
-            current: Arc::new(RwLock::new(Arc::new(keys))),
-        }
+        Self::new(keys)
     }
 }

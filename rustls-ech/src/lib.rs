@@ -8,6 +8,7 @@ mod engine;
 mod error;
 mod hello;
 pub mod hpke;
+pub mod keyfile;
 pub mod keys;
 mod provider;
 mod server;

@@ -52,15 +52,19 @@ pub(crate) enum Plan {
 #[derive(Debug)]
 pub(crate) struct Registration {
     pub(crate) plan: Plan,
+    /// ClientHelloInner1.random: after HelloRetryRequest the transcript restarts with only
+    /// `message_hash(ClientHello1)`, but the HelloRetryRequest confirmation needs it.
+    first_random: [u8; 32],
     server_hello: AtomicBool,
     hello_retry_request: AtomicBool,
     encrypted_extensions: AtomicBool,
 }
 
 impl Registration {
-    pub(crate) fn new(plan: Plan) -> Arc<Self> {
+    pub(crate) fn new(plan: Plan, first_random: [u8; 32]) -> Arc<Self> {
         Arc::new(Self {
             plan,
+            first_random,
             server_hello: AtomicBool::new(false),
             hello_retry_request: AtomicBool::new(false),
             encrypted_extensions: AtomicBool::new(false),
@@ -395,7 +399,9 @@ impl EchContext {
             t if t == HandshakeType::MessageHash as u8 => {
                 // After HelloRetryRequest the transcript restarts with `message_hash`, whose
                 // body is the digest of ClientHello1: the same key the engine registered.
-                (registry::get(tracker.captured_body()), None)
+                let registration = registry::get(tracker.captured_body());
+                let random = registration.as_ref().map(|r| r.first_random);
+                (registration, random)
             }
             _ => (None, None),
         };

@@ -16,19 +16,24 @@ fn providers() -> [(&'static str, fn() -> CryptoProvider); 2] {
 }
 
 fn accepted(config_id: u8) -> EchStatus {
-    EchStatus::Accepted { config_id, outer_server_name: Some(PUBLIC_NAME.into()) }
+    EchStatus::Accepted {
+        config_id,
+        outer_server_name: Some(PUBLIC_NAME.into()),
+    }
 }
 
 /// The server supports only P-256, the client's first key share is X25519: HelloRetryRequest.
 fn p256_only(mut provider: CryptoProvider) -> CryptoProvider {
-    provider.kx_groups.retain(|g| g.name() == NamedGroup::secp256r1);
+    provider
+        .kx_groups
+        .retain(|g| g.name() == NamedGroup::secp256r1);
     provider
 }
 
 fn x25519_first(mut provider: CryptoProvider) -> CryptoProvider {
-    provider.kx_groups.retain(|g| {
-        g.name() == NamedGroup::X25519 || g.name() == NamedGroup::secp256r1
-    });
+    provider
+        .kx_groups
+        .retain(|g| g.name() == NamedGroup::X25519 || g.name() == NamedGroup::secp256r1);
     provider
 }
 
@@ -37,13 +42,25 @@ fn accepts_ech_and_serves_the_inner_name() {
     for (name, provider) in providers() {
         let (key, list) = x25519_key(7);
         let ech = server_with(vec![key]);
-        let server = server_config(&ech, ServerOptions { provider: provider(), ..Default::default() });
-        let client =
-            client_config(ClientOptions { ech: ClientEch::Config(list.encoded()), ..Default::default() });
+        let server = server_config(
+            &ech,
+            ServerOptions {
+                provider: provider(),
+                ..Default::default()
+            },
+        );
+        let client = client_config(ClientOptions {
+            ech: ClientEch::Config(list.encoded()),
+            ..Default::default()
+        });
 
         let outcome = handshake(client, server, ech.engine(), None);
         outcome.result.unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(outcome.client.ech_status(), ClientEchStatus::Accepted, "{name}");
+        assert_eq!(
+            outcome.client.ech_status(),
+            ClientEchStatus::Accepted,
+            "{name}"
+        );
         assert_eq!(outcome.server.server_name(), Some(INNER_NAME), "{name}");
         assert_eq!(outcome.engine.status(), Some(&accepted(7)), "{name}");
     }
@@ -68,8 +85,14 @@ fn accepts_ech_with_every_kem_and_symmetric_suite() {
                 ..Default::default()
             });
             let outcome = handshake(client, server, ech.engine(), None);
-            outcome.result.unwrap_or_else(|e| panic!("{kem} {suite}: {e}"));
-            assert_eq!(outcome.client.ech_status(), ClientEchStatus::Accepted, "{kem} {suite}");
+            outcome
+                .result
+                .unwrap_or_else(|e| panic!("{kem} {suite}: {e}"));
+            assert_eq!(
+                outcome.client.ech_status(),
+                ClientEchStatus::Accepted,
+                "{kem} {suite}"
+            );
         }
     }
 }
@@ -79,8 +102,13 @@ fn accepts_ech_after_hello_retry_request() {
     for (name, provider) in providers() {
         let (key, list) = x25519_key(9);
         let ech = server_with(vec![key]);
-        let server =
-            server_config(&ech, ServerOptions { provider: p256_only(provider()), ..Default::default() });
+        let server = server_config(
+            &ech,
+            ServerOptions {
+                provider: p256_only(provider()),
+                ..Default::default()
+            },
+        );
         let client = client_config(ClientOptions {
             ech: ClientEch::Config(list.encoded()),
             provider: x25519_first(aws_lc_rs()),
@@ -89,8 +117,15 @@ fn accepts_ech_after_hello_retry_request() {
 
         let outcome = handshake(client, server, ech.engine(), None);
         outcome.result.unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(outcome.client.handshake_kind(), Some(HandshakeKind::FullWithHelloRetryRequest));
-        assert_eq!(outcome.client.ech_status(), ClientEchStatus::Accepted, "{name}");
+        assert_eq!(
+            outcome.client.handshake_kind(),
+            Some(HandshakeKind::FullWithHelloRetryRequest)
+        );
+        assert_eq!(
+            outcome.client.ech_status(),
+            ClientEchStatus::Accepted,
+            "{name}"
+        );
         assert_eq!(outcome.server.server_name(), Some(INNER_NAME), "{name}");
     }
 }
@@ -101,22 +136,47 @@ fn rejects_unknown_config_then_client_retries_with_retry_configs() {
         let (key, _) = x25519_key(1);
         let (_, stale) = x25519_key(2);
         let ech = server_with(vec![key]);
-        let server = server_config(&ech, ServerOptions { provider: provider(), ..Default::default() });
-        let client =
-            client_config(ClientOptions { ech: ClientEch::Config(stale.encoded()), ..Default::default() });
+        let server = server_config(
+            &ech,
+            ServerOptions {
+                provider: provider(),
+                ..Default::default()
+            },
+        );
+        let client = client_config(ClientOptions {
+            ech: ClientEch::Config(stale.encoded()),
+            ..Default::default()
+        });
 
         let outcome = handshake(client, server.clone(), ech.engine(), None);
         assert!(outcome.result.is_err(), "{name}");
         assert_eq!(outcome.server.server_name(), Some(PUBLIC_NAME), "{name}");
-        assert_eq!(outcome.engine.status(), Some(&EchStatus::Rejected), "{name}");
+        assert_eq!(
+            outcome.engine.status(),
+            Some(&EchStatus::Rejected),
+            "{name}"
+        );
         let retry = retry_configs(outcome.client_error.as_ref())
             .unwrap_or_else(|| panic!("{name}: no retry configs: {:?}", outcome.result));
-        assert_eq!(retry, ech.keys().snapshot().retry_configs().to_vec(), "{name}");
+        assert_eq!(
+            retry,
+            ech.keys().snapshot().retry_configs().to_vec(),
+            "{name}"
+        );
 
-        let client = client_config(ClientOptions { ech: ClientEch::Config(&retry), ..Default::default() });
+        let client = client_config(ClientOptions {
+            ech: ClientEch::Config(&retry),
+            ..Default::default()
+        });
         let outcome = handshake(client, server, ech.engine(), None);
-        outcome.result.unwrap_or_else(|e| panic!("{name} retry: {e}"));
-        assert_eq!(outcome.client.ech_status(), ClientEchStatus::Accepted, "{name}");
+        outcome
+            .result
+            .unwrap_or_else(|e| panic!("{name} retry: {e}"));
+        assert_eq!(
+            outcome.client.ech_status(),
+            ClientEchStatus::Accepted,
+            "{name}"
+        );
         assert_eq!(outcome.engine.status(), Some(&accepted(1)), "{name}");
     }
 }
@@ -126,14 +186,24 @@ fn rejects_after_hello_retry_request_with_retry_configs() {
     let (key, _) = x25519_key(1);
     let (_, stale) = x25519_key(2);
     let ech = server_with(vec![key]);
-    let server = server_config(&ech, ServerOptions { provider: p256_only(aws_lc_rs()), ..Default::default() });
+    let server = server_config(
+        &ech,
+        ServerOptions {
+            provider: p256_only(aws_lc_rs()),
+            ..Default::default()
+        },
+    );
     let client = client_config(ClientOptions {
         ech: ClientEch::Config(stale.encoded()),
         provider: x25519_first(aws_lc_rs()),
         ..Default::default()
     });
     let outcome = handshake(client, server, ech.engine(), None);
-    assert!(retry_configs(outcome.client_error.as_ref()).is_some(), "{:?}", outcome.result);
+    assert!(
+        retry_configs(outcome.client_error.as_ref()).is_some(),
+        "{:?}",
+        outcome.result
+    );
 }
 
 #[test]
@@ -141,7 +211,10 @@ fn grease_client_completes_and_is_rejected() {
     let (key, _) = x25519_key(1);
     let ech = server_with(vec![key]);
     let server = server_config(&ech, ServerOptions::default());
-    let client = client_config(ClientOptions { ech: ClientEch::Grease, ..Default::default() });
+    let client = client_config(ClientOptions {
+        ech: ClientEch::Grease,
+        ..Default::default()
+    });
 
     let outcome = handshake(client, server, ech.engine(), None);
     outcome.result.unwrap();
@@ -155,11 +228,22 @@ fn client_without_ech_and_tls12_client_complete_as_with_stock_rustls() {
         for tls12_only in [false, true] {
             let (key, _) = x25519_key(1);
             let ech = server_with(vec![key]);
-            let server = server_config(&ech, ServerOptions { provider: provider(), ..Default::default() });
-            let client = client_config(ClientOptions { tls12_only, ..Default::default() });
+            let server = server_config(
+                &ech,
+                ServerOptions {
+                    provider: provider(),
+                    ..Default::default()
+                },
+            );
+            let client = client_config(ClientOptions {
+                tls12_only,
+                ..Default::default()
+            });
 
             let outcome = handshake(client, server, ech.engine(), None);
-            outcome.result.unwrap_or_else(|e| panic!("{name} tls12={tls12_only}: {e}"));
+            outcome
+                .result
+                .unwrap_or_else(|e| panic!("{name} tls12={tls12_only}: {e}"));
             assert_eq!(outcome.engine.status(), Some(&EchStatus::NotOffered));
             assert_eq!(outcome.server.server_name(), Some(INNER_NAME));
             let version = outcome.server.protocol_version().unwrap();
@@ -172,7 +256,10 @@ fn client_without_ech_and_tls12_client_complete_as_with_stock_rustls() {
 fn server_without_keys_behaves_as_stock_rustls() {
     let ech = server_with(vec![]);
     let server = server_config(&ech, ServerOptions::default());
-    let client = client_config(ClientOptions { ech: ClientEch::Grease, ..Default::default() });
+    let client = client_config(ClientOptions {
+        ech: ClientEch::Grease,
+        ..Default::default()
+    });
     let outcome = handshake(client, server, ech.engine(), None);
     outcome.result.unwrap();
     assert_eq!(outcome.engine.status(), Some(&EchStatus::Rejected));
@@ -183,9 +270,17 @@ fn resumes_with_a_ticket_from_an_ech_accepted_connection() {
     for (name, provider) in providers() {
         let (key, list) = x25519_key(4);
         let ech = server_with(vec![key]);
-        let server = server_config(&ech, ServerOptions { provider: provider(), ..Default::default() });
-        let client =
-            client_config(ClientOptions { ech: ClientEch::Config(list.encoded()), ..Default::default() });
+        let server = server_config(
+            &ech,
+            ServerOptions {
+                provider: provider(),
+                ..Default::default()
+            },
+        );
+        let client = client_config(ClientOptions {
+            ech: ClientEch::Config(list.encoded()),
+            ..Default::default()
+        });
 
         let mut first = handshake(client.clone(), server.clone(), ech.engine(), None);
         first.result.unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -198,9 +293,19 @@ fn resumes_with_a_ticket_from_an_ech_accepted_connection() {
         first.client.process_new_packets().unwrap();
 
         let second = handshake(client, server, ech.engine(), None);
-        second.result.unwrap_or_else(|e| panic!("{name} resumption: {e}"));
-        assert_eq!(second.client.handshake_kind(), Some(HandshakeKind::Resumed), "{name}");
-        assert_eq!(second.client.ech_status(), ClientEchStatus::Accepted, "{name}");
+        second
+            .result
+            .unwrap_or_else(|e| panic!("{name} resumption: {e}"));
+        assert_eq!(
+            second.client.handshake_kind(),
+            Some(HandshakeKind::Resumed),
+            "{name}"
+        );
+        assert_eq!(
+            second.client.ech_status(),
+            ClientEchStatus::Accepted,
+            "{name}"
+        );
         assert_eq!(second.server.server_name(), Some(INNER_NAME), "{name}");
     }
 }
@@ -212,7 +317,11 @@ fn client_authentication_with_ech_accepted() {
         let ech = server_with(vec![key]);
         let server = server_config(
             &ech,
-            ServerOptions { provider: provider(), client_auth: true, ..Default::default() },
+            ServerOptions {
+                provider: provider(),
+                client_auth: true,
+                ..Default::default()
+            },
         );
         let client = client_config(ClientOptions {
             ech: ClientEch::Config(list.encoded()),
@@ -222,7 +331,10 @@ fn client_authentication_with_ech_accepted() {
         let outcome = handshake(client, server, ech.engine(), None);
         outcome.result.unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(outcome.client.ech_status(), ClientEchStatus::Accepted);
-        assert!(outcome.server.peer_certificates().is_some_and(|c| !c.is_empty()));
+        assert!(outcome
+            .server
+            .peer_certificates()
+            .is_some_and(|c| !c.is_empty()));
     }
 }
 
@@ -232,7 +344,10 @@ fn repeated_config_ids_are_all_tried() {
     let (right, list) = x25519_key(6);
     let ech = server_with(vec![wrong, right]);
     let server = server_config(&ech, ServerOptions::default());
-    let client = client_config(ClientOptions { ech: ClientEch::Config(list.encoded()), ..Default::default() });
+    let client = client_config(ClientOptions {
+        ech: ClientEch::Config(list.encoded()),
+        ..Default::default()
+    });
     let outcome = handshake(client, server, ech.engine(), None);
     outcome.result.unwrap();
     assert_eq!(outcome.engine.status(), Some(&accepted(6)));
@@ -245,10 +360,13 @@ fn key_rotation_does_not_affect_a_connection_in_flight() {
     let ech = server_with(vec![old]);
     let server = server_config(&ech, ServerOptions::default());
     let engine = ech.engine();
-    ech.keys().replace(rustls_ech::EchKeys::new(vec![new]).unwrap());
+    ech.keys()
+        .replace(rustls_ech::EchKeys::new(vec![new]).unwrap());
 
-    let client =
-        client_config(ClientOptions { ech: ClientEch::Config(old_list.encoded()), ..Default::default() });
+    let client = client_config(ClientOptions {
+        ech: ClientEch::Config(old_list.encoded()),
+        ..Default::default()
+    });
     let outcome = handshake(client.clone(), server.clone(), engine, None);
     outcome.result.unwrap();
     assert_eq!(outcome.engine.status(), Some(&accepted(1)));
@@ -279,11 +397,20 @@ fn refuses_configs_that_cannot_carry_ech() {
 
     let mut unwrapped_sized = unwrapped.clone();
     ech.configure(&mut unwrapped_sized);
-    assert_eq!(ech.check_config(&unwrapped_sized), Err(rustls_ech::ServerConfigError::ProviderNotWrapped));
-    assert_eq!(ech.check_config(&tls12_only), Err(rustls_ech::ServerConfigError::NoTls13));
+    assert_eq!(
+        ech.check_config(&unwrapped_sized),
+        Err(rustls_ech::ServerConfigError::ProviderNotWrapped)
+    );
+    assert_eq!(
+        ech.check_config(&tls12_only),
+        Err(rustls_ech::ServerConfigError::NoTls13)
+    );
     assert!(matches!(
         ech.check_config(&wrapped),
-        Err(rustls_ech::ServerConfigError::NoRoomForRetryConfigs { configured: None, .. })
+        Err(rustls_ech::ServerConfigError::NoRoomForRetryConfigs {
+            configured: None,
+            ..
+        })
     ));
     ech.configure(&mut wrapped);
     assert_eq!(ech.check_config(&wrapped), Ok(()));

@@ -290,6 +290,7 @@ pub fn handshake(
         server,
         engine,
         result,
+        client_error,
         engine_alerts,
     }
 }
@@ -338,7 +339,9 @@ pub fn alerts(bytes: &[u8]) -> Vec<rustls::AlertDescription> {
     let mut rest = bytes;
     while rest.len() >= 5 {
         let len = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
-        let Some(record) = rest.get(5..5 + len) else { break };
+        let Some(record) = rest.get(5..5 + len) else {
+            break;
+        };
         if rest[0] == 21 && record.len() == 2 {
             found.push(rustls::AlertDescription::from(record[1]));
         }
