@@ -287,7 +287,13 @@ impl KeyFile {
         blocks.push(pem::Pem::new(ECHCONFIG_LABEL, self.configs.encoded()));
 
         let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
-        let text = Zeroizing::new(pem::encode_many_config(&blocks, config));
+        // One block straight after the other, as OpenSSL writes them.
+        let text: Zeroizing<String> = Zeroizing::new(
+            blocks
+                .iter()
+                .map(|block| pem::encode_config(block, config))
+                .collect(),
+        );
         // pem::Pem does not wipe its contents; do it before they are dropped.
         for block in blocks {
             drop(Zeroizing::new(block.into_contents()));

@@ -70,7 +70,8 @@ fn pem_round_trips_for_each_kem() {
         let file = KeyFile::new(list, Some(key)).unwrap();
         let text = file.to_pem().unwrap();
         assert!(text.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{kem}");
-        assert!(text.contains("-----BEGIN ECHCONFIG-----\n"));
+        assert!(text.contains("-----END PRIVATE KEY-----\n-----BEGIN ECHCONFIG-----\n"));
+        assert!(text.ends_with("-----END ECHCONFIG-----\n"));
 
         let read = KeyFile::from_pem(&text).unwrap();
         assert_eq!(read.key_config(), Some(&config));
