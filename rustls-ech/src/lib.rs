@@ -25,3 +25,12 @@ pub use server::{EchServer, ServerConfigError, DEFAULT_MAX_CLIENT_HELLO_LEN, DEF
 pub use stream::EchStream;
 #[cfg(feature = "tokio")]
 pub use tokio::{EchAcceptor, EchIo};
+
+/// Introspection for this crate's own tests; not part of the API.
+#[doc(hidden)]
+pub mod __test_support {
+    /// How many ClientHello registrations the provider wrapper holds right now.
+    pub fn live_registrations() -> usize {
+        crate::provider::registry::len()
+    }
+}

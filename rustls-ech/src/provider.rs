@@ -122,7 +122,6 @@ pub(crate) mod registry {
     }
 
     /// The number of live entries; it must not grow with traffic.
-    #[cfg(test)]
     pub(crate) fn len() -> usize {
         lock().len()
     }

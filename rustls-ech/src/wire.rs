@@ -14,7 +14,6 @@ pub(crate) enum HandshakeType {
 }
 
 /// TLS record content types (RFC 8446 §5.1).
-pub(crate) const CONTENT_CHANGE_CIPHER_SPEC: u8 = 20;
 pub(crate) const CONTENT_ALERT: u8 = 21;
 pub(crate) const CONTENT_HANDSHAKE: u8 = 22;
 
