@@ -233,7 +233,7 @@ async fn run_acceptor(
         .await
         .expect("server timed out")
         .unwrap()
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        .unwrap_or_else(|e| panic!("{}", e.error));
     (client_side, served)
 }
 
@@ -336,9 +336,10 @@ async fn acceptor_rejects_a_stale_config_and_the_retry_configs_are_accepted() {
     assert_eq!(
         rejected.ech_status,
         Some(EchStatus::Rejected),
-        "{rejected:?}"
+        "{}",
+        rejected.error
     );
-    let retried = retried.unwrap_or_else(|e| panic!("{e:?}"));
+    let retried = retried.unwrap_or_else(|e| panic!("{}", e.error));
     assert_eq!(retried.server_name.as_deref(), Some(INNER_NAME));
     assert_eq!(retried.ech_status, Some(accepted(1)));
 }
