@@ -227,11 +227,14 @@ pub struct Outcome {
 
 /// Runs a handshake between `client` and `server` through `engine`, in memory. `edit_first`
 /// may change the client's first flight before the engine sees it.
+/// An edit applied to the client's first flight.
+pub type Edit<'a> = &'a dyn Fn(&mut Vec<u8>);
+
 pub fn handshake(
     client_config: Arc<ClientConfig>,
     server_config: Arc<ServerConfig>,
     engine: EchEngine,
-    edit_first: Option<&dyn Fn(&mut Vec<u8>)>,
+    edit_first: Option<Edit<'_>>,
 ) -> Outcome {
     let name = ServerName::try_from(INNER_NAME).unwrap();
     let mut client = ClientConnection::new(client_config, name).unwrap();
