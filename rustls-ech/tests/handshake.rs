@@ -11,7 +11,9 @@ use rustls::{HandshakeKind, NamedGroup};
 use rustls_ech::suite::Kem;
 use rustls_ech::EchStatus;
 
-fn providers() -> [(&'static str, fn() -> CryptoProvider); 2] {
+type NamedProvider = (&'static str, fn() -> CryptoProvider);
+
+fn providers() -> [NamedProvider; 2] {
     [("aws-lc-rs", aws_lc_rs), ("ring", ring)]
 }
 
