@@ -417,3 +417,27 @@ fn refuses_configs_that_cannot_carry_ech() {
     ech.configure(&mut wrapped);
     assert_eq!(ech.check_config(&wrapped), Ok(()));
 }
+
+#[test]
+fn accepts_ech_with_the_hpke_rs_backend_on_ring() {
+    let (key, list) = x25519_key(8);
+    let ech = rustls_ech::EchServer::with_backend(
+        rustls_ech::EchKeys::new(vec![key]).unwrap(),
+        rustls_ech::hpke::HpkeBackend::hpke_rs(),
+    );
+    let server = server_config(
+        &ech,
+        ServerOptions {
+            provider: ring(),
+            ..Default::default()
+        },
+    );
+    let client = client_config(ClientOptions {
+        ech: ClientEch::Config(list.encoded()),
+        ..Default::default()
+    });
+    let outcome = handshake(client, server, ech.engine(), None);
+    outcome.result.unwrap();
+    assert_eq!(outcome.client.ech_status(), ClientEchStatus::Accepted);
+    assert_eq!(outcome.engine.status(), Some(&accepted(8)));
+}
