@@ -441,3 +441,68 @@ fn accepts_ech_with_the_hpke_rs_backend_on_ring() {
     assert_eq!(outcome.client.ech_status(), ClientEchStatus::Accepted);
     assert_eq!(outcome.engine.status(), Some(&accepted(8)));
 }
+
+/// Split mode: a client-facing server decrypts ClientHelloOuter and forwards ClientHelloInner
+/// to this server, which sees a bare inner hello and must confirm acceptance (RFC 9849 §7.2).
+#[test]
+fn backend_confirms_a_bare_inner_hello() {
+    for (name, provider) in providers() {
+        let (key, list) = x25519_key(2);
+        let frontend = server_with(vec![key]);
+        let backend = server_with(vec![]);
+        let backend_config = server_config(
+            &backend,
+            ServerOptions {
+                provider: provider(),
+                ..Default::default()
+            },
+        );
+        let client_config = client_config(ClientOptions {
+            ech: ClientEch::Config(list.encoded()),
+            ..Default::default()
+        });
+
+        let server_name = rustls::pki_types::ServerName::try_from(INNER_NAME).unwrap();
+        let mut client = rustls::ClientConnection::new(client_config, server_name).unwrap();
+        let mut server = rustls::ServerConnection::new(backend_config).unwrap();
+        let mut front = frontend.engine();
+        let mut back = backend.engine();
+
+        for _ in 0..10 {
+            let mut wire = Vec::new();
+            while client.wants_write() {
+                client.write_tls(&mut wire).unwrap();
+            }
+            // The client-facing server forwards what its engine would give rustls.
+            let mut forwarded = Vec::new();
+            front
+                .receive(&wire, &mut forwarded, &mut Vec::new())
+                .unwrap();
+            let mut to_rustls = Vec::new();
+            back.receive(&forwarded, &mut to_rustls, &mut Vec::new())
+                .unwrap();
+            server.read_tls(&mut &to_rustls[..]).unwrap();
+            server
+                .process_new_packets()
+                .unwrap_or_else(|e| panic!("{name}: server: {e}"));
+            let mut out = Vec::new();
+            while server.wants_write() {
+                server.write_tls(&mut out).unwrap();
+            }
+            let mut to_client = Vec::new();
+            back.send(&out, &mut to_client).unwrap();
+            client.read_tls(&mut &to_client[..]).unwrap();
+            client
+                .process_new_packets()
+                .unwrap_or_else(|e| panic!("{name}: client: {e}"));
+            if !client.is_handshaking() && !server.is_handshaking() {
+                break;
+            }
+        }
+        assert!(!client.is_handshaking(), "{name}");
+        assert_eq!(front.status(), Some(&accepted(2)), "{name}");
+        assert_eq!(back.status(), Some(&EchStatus::Backend), "{name}");
+        assert_eq!(client.ech_status(), ClientEchStatus::Accepted, "{name}");
+        assert_eq!(server.server_name(), Some(INNER_NAME), "{name}");
+    }
+}
