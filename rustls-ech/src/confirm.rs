@@ -4,7 +4,10 @@
 //! transcript. Both the byte engine (which patches the wire) and the provider wrapper (which
 //! patches rustls's transcript) call these functions on the same bytes, so they agree.
 
+use rustls::crypto::hash::Output;
 use rustls::crypto::tls13::Hkdf;
+
+use crate::wire;
 
 /// Length of `accept_confirmation` and of the HelloRetryRequest confirmation.
 pub(crate) const CONFIRMATION_LEN: usize = 8;
@@ -58,4 +61,47 @@ pub(crate) fn compute(
     // Eight bytes is far below HKDF's limit of 255 hash lengths, so this cannot fail.
     let _ = expander.expand_slice(&info, &mut out);
     out
+}
+
+/// ServerHello with `accept_confirmation` in `random[24..32]` (RFC 9849 §7.2).
+///
+/// `transcript_hash` hashes the transcript so far followed by the given message; the engine and
+/// the provider wrapper each pass their own, over the same bytes.
+pub(crate) fn confirm_server_hello(
+    hkdf: &dyn Hkdf,
+    inner_random: &[u8; 32],
+    message: &[u8],
+    transcript_hash: impl FnOnce(&[u8]) -> Output,
+) -> Option<Vec<u8>> {
+    let range = wire::server_hello_confirmation_range(message)?;
+    let mut edited = message.to_vec();
+    edited[range.clone()].fill(0);
+    let hash = transcript_hash(&edited);
+    edited[range].copy_from_slice(&compute(
+        hkdf,
+        Confirmation::ServerHello,
+        inner_random,
+        hash.as_ref(),
+    ));
+    Some(edited)
+}
+
+/// HelloRetryRequest with an `encrypted_client_hello` extension carrying the HelloRetryRequest
+/// confirmation (RFC 9849 §7.2.1). `transcript_hash` is as for [`confirm_server_hello`].
+pub(crate) fn confirm_hello_retry_request(
+    hkdf: &dyn Hkdf,
+    inner_random: &[u8; 32],
+    message: &[u8],
+    transcript_hash: impl FnOnce(&[u8]) -> Output,
+) -> Option<Vec<u8>> {
+    let (mut edited, range) = wire::add_hrr_confirmation_extension(message)?;
+    let hash = transcript_hash(&edited);
+    let confirmation = compute(
+        hkdf,
+        Confirmation::HelloRetryRequest,
+        inner_random,
+        hash.as_ref(),
+    );
+    edited[range].copy_from_slice(&confirmation);
+    Some(edited)
 }

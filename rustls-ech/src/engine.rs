@@ -10,7 +10,7 @@ use std::sync::Arc;
 use rustls::crypto::hash::Output;
 use rustls::crypto::hpke::{EncapsulatedSecret, HpkeOpener};
 
-use crate::confirm::{self, Confirmation};
+use crate::confirm;
 use crate::error::EchError;
 use crate::hello::{ClientHello, EchClientHello, EchOuter};
 use crate::keys::EchKeys;
@@ -469,33 +469,17 @@ impl EchEngine {
     }
 
     fn confirm_server_hello(&self, message: &[u8], crypto: SuiteCrypto) -> Option<Vec<u8>> {
-        let range = wire::server_hello_confirmation_range(message)?;
-        let mut edited = message.to_vec();
-        edited[range.clone()].fill(0);
-        let hash = hash_concat(crypto, &self.transcript, &edited);
-        let confirmation = confirm::compute(
-            crypto.hkdf,
-            Confirmation::ServerHello,
-            &self.client_random,
-            hash.as_ref(),
-        );
-        edited[range].copy_from_slice(&confirmation);
-        Some(edited)
+        confirm::confirm_server_hello(crypto.hkdf, &self.client_random, message, |m| {
+            hash_concat(crypto, &self.transcript, m)
+        })
     }
 
     fn confirm_hrr(&self, message: &[u8], crypto: SuiteCrypto) -> Option<Vec<u8>> {
-        let (mut edited, range) = wire::add_hrr_confirmation_extension(message)?;
-        let digest = crypto.hash.hash(&self.transcript);
-        let synthetic = wire::message_hash(digest.as_ref());
-        let hash = hash_concat(crypto, &synthetic, &edited);
-        let confirmation = confirm::compute(
-            crypto.hkdf,
-            Confirmation::HelloRetryRequest,
-            &self.client_random,
-            hash.as_ref(),
-        );
-        edited[range].copy_from_slice(&confirmation);
-        Some(edited)
+        // The HelloRetryRequest transcript replaces ClientHello1 by message_hash (RFC 8446 §4.4.1).
+        let synthetic = wire::message_hash(crypto.hash.hash(&self.transcript).as_ref());
+        confirm::confirm_hello_retry_request(crypto.hkdf, &self.client_random, message, |m| {
+            hash_concat(crypto, &synthetic, m)
+        })
     }
 }
 

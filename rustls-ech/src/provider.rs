@@ -26,7 +26,7 @@ use rustls::crypto::tls13::Hkdf;
 use rustls::crypto::{CipherSuiteCommon, CryptoProvider};
 use rustls::{ConnectionTrafficSecrets, ContentType, SupportedCipherSuite, Tls13CipherSuite};
 
-use crate::confirm::{self, Confirmation};
+use crate::confirm;
 use crate::wire::{self, HandshakeType};
 
 /// What the server does to one connection's handshake, decided by the engine.
@@ -464,12 +464,26 @@ impl EchContext {
                 if wire::is_hello_retry_request(&message) {
                     let edited = client_random
                         .filter(|_| registration.claim(&registration.hello_retry_request))
-                        .and_then(|random| self.confirm_hello_retry_request(&message, &random));
+                        .and_then(|random| {
+                            confirm::confirm_hello_retry_request(
+                                self.crypto.hkdf,
+                                &random,
+                                &message,
+                                |m| self.hash_with(m),
+                            )
+                        });
                     (edited, false)
                 } else {
                     let edited = client_random
                         .filter(|_| registration.claim(&registration.server_hello))
-                        .and_then(|random| self.confirm_server_hello(&message, &random));
+                        .and_then(|random| {
+                            confirm::confirm_server_hello(
+                                self.crypto.hkdf,
+                                &random,
+                                &message,
+                                |m| self.hash_with(m),
+                            )
+                        });
                     (edited, true)
                 }
             }
@@ -501,36 +515,11 @@ impl EchContext {
         }
     }
 
-    fn confirm_server_hello(&self, message: &[u8], random: &[u8; 32]) -> Option<Vec<u8>> {
-        let range = wire::server_hello_confirmation_range(message)?;
-        let mut edited = message.to_vec();
-        edited[range.clone()].fill(0);
+    /// Hashes the transcript so far followed by `message`, leaving the transcript unchanged.
+    fn hash_with(&self, message: &[u8]) -> Output {
         let mut ctx = self.inner.fork();
-        ctx.update(&edited);
-        let hash = ctx.finish();
-        let confirmation = confirm::compute(
-            self.crypto.hkdf,
-            Confirmation::ServerHello,
-            random,
-            hash.as_ref(),
-        );
-        edited[range].copy_from_slice(&confirmation);
-        Some(edited)
-    }
-
-    fn confirm_hello_retry_request(&self, message: &[u8], random: &[u8; 32]) -> Option<Vec<u8>> {
-        let (mut edited, range) = wire::add_hrr_confirmation_extension(message)?;
-        let mut ctx = self.inner.fork();
-        ctx.update(&edited);
-        let hash = ctx.finish();
-        let confirmation = confirm::compute(
-            self.crypto.hkdf,
-            Confirmation::HelloRetryRequest,
-            random,
-            hash.as_ref(),
-        );
-        edited[range].copy_from_slice(&confirmation);
-        Some(edited)
+        ctx.update(message);
+        ctx.finish()
     }
 
     /// A copy of the underlying context including held bytes, unedited: for a fork or finish
