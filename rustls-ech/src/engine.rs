@@ -407,17 +407,23 @@ impl EchEngine {
         while let Some((typ, len)) = record_header(&self.out_buf[at..])? {
             let record = at..at + wire::RECORD_HEADER_LEN + len;
             let fragment = &self.out_buf[record.start + wire::RECORD_HEADER_LEN..record.end];
-            let server_hello = typ == wire::CONTENT_HANDSHAKE
+            // rustls sends a TLS 1.3 ServerHello alone in its record; a TLS 1.2 one may share
+            // its record with the rest of the flight.
+            let server_hello_len = (typ == wire::CONTENT_HANDSHAKE
                 && fragment.first() == Some(&(HandshakeType::ServerHello as u8))
-                && fragment.len() >= 4
-                && wire::u24(&fragment[1..4]) + 4 == fragment.len();
-            if server_hello {
-                let message = fragment.to_vec();
-                let version = [self.out_buf[at + 1], self.out_buf[at + 2]];
-                let edited = self.server_hello(message);
-                wire::push_handshake_records(to_peer, version, &edited);
-            } else {
-                to_peer.extend_from_slice(&self.out_buf[record.clone()]);
+                && fragment.len() >= 4)
+                .then(|| wire::u24(&fragment[1..4]) + 4)
+                .filter(|len| *len <= fragment.len());
+            match server_hello_len {
+                Some(len) => {
+                    let message = fragment[..len].to_vec();
+                    let rest = fragment[len..].to_vec();
+                    let version = [self.out_buf[at + 1], self.out_buf[at + 2]];
+                    let mut edited = self.server_hello(message);
+                    edited.extend_from_slice(&rest);
+                    wire::push_handshake_records(to_peer, version, &edited);
+                }
+                None => to_peer.extend_from_slice(&self.out_buf[record.clone()]),
             }
             at = record.end;
             if matches!(self.outbound, Outbound::Passthrough) {

@@ -506,3 +506,56 @@ fn backend_confirms_a_bare_inner_hello() {
         assert_eq!(server.server_name(), Some(INNER_NAME), "{name}");
     }
 }
+
+/// Appends an extension to the ClientHello in a single-record first flight.
+fn append_extension(flight: &mut Vec<u8>, ext_type: u16, data: &[u8]) {
+    let len16 = |b: &[u8], at: usize| usize::from(u16::from_be_bytes([b[at], b[at + 1]]));
+    let put16 = |b: &mut Vec<u8>, at: usize, v: usize| {
+        b[at..at + 2].copy_from_slice(&(v as u16).to_be_bytes())
+    };
+    let added = 4 + data.len();
+    let record_len = len16(flight, 3);
+    assert_eq!(record_len + 5, flight.len(), "one record expected");
+    // Record header (5), handshake header (4), version (2), random (32), session id.
+    let mut at = 5 + 4 + 2 + 32;
+    at += 1 + usize::from(flight[at]);
+    at += 2 + len16(flight, at);
+    at += 1 + usize::from(flight[at]);
+    let extensions_len = len16(flight, at);
+    flight.extend_from_slice(&ext_type.to_be_bytes());
+    flight.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    flight.extend_from_slice(data);
+    put16(flight, at, extensions_len + added);
+    put16(flight, 3, record_len + added);
+    let body_len = record_len + added - 4;
+    flight[6..9].copy_from_slice(&(body_len as u32).to_be_bytes()[1..]);
+}
+
+#[test]
+fn rejected_ech_on_a_tls12_handshake_passes_through_after_server_hello() {
+    let (key, _) = x25519_key(1);
+    let ech = server_with(vec![key]);
+    let server = server_config(&ech, ServerOptions::default());
+    let client = client_config(ClientOptions {
+        tls12_only: true,
+        ..Default::default()
+    });
+    // An outer ECH extension no key opens: config_id 0x55, HKDF-SHA256/AES-128-GCM.
+    let mut ech_ext = vec![0, 0, 1, 0, 1, 0x55, 0, 32];
+    ech_ext.extend_from_slice(&[7; 32]);
+    ech_ext.extend_from_slice(&[0, 16]);
+    ech_ext.extend_from_slice(&[9; 16]);
+    let edit = move |flight: &mut Vec<u8>| append_extension(flight, 0xfe0d, &ech_ext);
+
+    let outcome = handshake(client, server, ech.engine(), Some(&edit));
+    // The edit puts bytes in the server's transcript the client never sent, so the handshake
+    // fails at Finished; the ServerHello flight went out before that.
+    let error = outcome.result.unwrap_err();
+    assert!(!error.starts_with("engine"), "{error}");
+    assert_eq!(
+        outcome.server.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_2)
+    );
+    assert_eq!(outcome.engine.status(), Some(&EchStatus::Rejected));
+    assert!(outcome.engine.inbound_passthrough() && outcome.engine.outbound_passthrough());
+}
