@@ -122,6 +122,14 @@ impl EchEngine {
         self.status.as_ref()
     }
 
+    /// How many bytes the engine holds for this connection: a ClientHello being reassembled,
+    /// partial records, and the ClientHellos it delivered (kept until ServerHello for the
+    /// confirmation). It only grows with bytes that arrived, and is bounded by twice the
+    /// ClientHello bound plus a record in each direction.
+    pub fn buffered_len(&self) -> usize {
+        self.in_buf.len() + self.out_buf.len() + self.hello.len() + self.transcript.len()
+    }
+
     /// Whether peer bytes now go to rustls unchanged, so a caller may skip [`Self::receive`].
     pub fn inbound_passthrough(&self) -> bool {
         matches!(self.inbound, Inbound::Passthrough) && self.in_buf.is_empty()

@@ -63,6 +63,12 @@ impl HpkeBackend {
         }
     }
 
+    /// A backend of your own suites: any implementation of rustls's [`Hpke`] trait, for
+    /// example a hardware-backed one.
+    pub fn custom(name: &'static str, suites: &'static [&'static dyn Hpke]) -> Self {
+        Self { name, suites }
+    }
+
     /// A short name for logs and diagnostics.
     pub fn name(&self) -> &'static str {
         self.name

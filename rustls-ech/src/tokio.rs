@@ -5,9 +5,11 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use rustls::ServerConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_rustls::server::TlsStream;
 
 use crate::engine::{EchEngine, EchStatus};
 use crate::server::{EchServer, ServerConfigError};
@@ -183,19 +185,45 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for EchIo<IO> {
 /// println!("{:?}", tls.get_ref().0.ech_status());
 /// # Ok(()) }
 /// ```
+///
+/// A handshake that does not finish within the handshake timeout
+/// ([`DEFAULT_HANDSHAKE_TIMEOUT`] unless changed with [`EchAcceptor::with_handshake_timeout`])
+/// fails with [`io::ErrorKind::TimedOut`], and everything the connection held is dropped: a
+/// peer that stalls mid-ClientHello, or trickles it a byte at a time, cannot hold a connection
+/// open. The timer needs a Tokio runtime with time enabled.
 #[derive(Clone)]
 pub struct EchAcceptor {
     ech: EchServer,
     inner: tokio_rustls::TlsAcceptor,
+    handshake_timeout: Option<Duration>,
 }
 
+/// How long [`EchAcceptor::accept`] waits for a handshake to finish, unless told otherwise.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl EchAcceptor {
-    /// Starts the handshake on `io`.
-    pub fn accept<IO>(&self, io: IO) -> tokio_rustls::Accept<EchIo<IO>>
+    /// Runs the server handshake on `io`.
+    pub async fn accept<IO>(&self, io: IO) -> io::Result<TlsStream<EchIo<IO>>>
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
-        self.inner.accept(self.ech.io(io))
+        let handshake = self.inner.accept(self.ech.io(io));
+        let Some(limit) = self.handshake_timeout else {
+            return handshake.await;
+        };
+        match tokio::time::timeout(limit, handshake).await {
+            Ok(result) => result,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "TLS handshake timed out",
+            )),
+        }
+    }
+
+    /// Sets the handshake timeout; `None` waits forever.
+    pub fn with_handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.handshake_timeout = timeout;
+        self
     }
 
     /// The [`EchServer`] this acceptor uses.
@@ -219,6 +247,7 @@ impl EchServer {
         Ok(EchAcceptor {
             ech: self.clone(),
             inner: tokio_rustls::TlsAcceptor::from(config),
+            handshake_timeout: Some(DEFAULT_HANDSHAKE_TIMEOUT),
         })
     }
 
