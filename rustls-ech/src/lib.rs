@@ -109,7 +109,7 @@ pub use keys::{EchKey, EchKeyStore, EchKeys};
 pub use server::{EchServer, ServerConfigError, DEFAULT_MAX_CLIENT_HELLO_LEN, DEFAULT_RECORD_ROOM};
 pub use stream::EchStream;
 #[cfg(feature = "tokio")]
-pub use tokio::{EchAcceptor, EchIo, DEFAULT_HANDSHAKE_TIMEOUT};
+pub use tokio::{EchAcceptor, EchIo, DEFAULT_CLIENT_HELLO_TIMEOUT};
 
 /// Introspection for this crate's own tests; not part of the API.
 #[doc(hidden)]

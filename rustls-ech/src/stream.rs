@@ -10,6 +10,10 @@ use crate::engine::{EchEngine, EchStatus};
 /// Give it to [`ServerConnection::read_tls`](rustls::ServerConnection::read_tls) and
 /// [`write_tls`](rustls::ServerConnection::write_tls), or to [`rustls::StreamOwned`]. Once
 /// the engine is done (after ServerHello) reads and writes go straight to the inner IO.
+///
+/// It sets no timer of its own: give the socket a read timeout
+/// ([`std::net::TcpStream::set_read_timeout`]) so that a peer that stalls mid-ClientHello
+/// cannot hold the connection.
 #[derive(Debug)]
 pub struct EchStream<S> {
     io: S,

@@ -1,6 +1,7 @@
 //! Tokio adapters: an `AsyncRead + AsyncWrite` wrapper and an acceptor whose result is the
 //! ordinary [`tokio_rustls::server::TlsStream`].
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use rustls::ServerConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio_rustls::server::TlsStream;
+use tokio::time::{sleep, Sleep};
 
 use crate::engine::{EchEngine, EchStatus};
 use crate::server::{EchServer, ServerConfigError};
@@ -31,6 +32,8 @@ pub struct EchIo<IO> {
     to_rustls_pos: usize,
     to_peer: Vec<u8>,
     scratch: Vec<u8>,
+    client_hello_timeout: Option<Duration>,
+    deadline: Option<Pin<Box<Sleep>>>,
 }
 
 impl<IO> EchIo<IO> {
@@ -42,7 +45,19 @@ impl<IO> EchIo<IO> {
             to_rustls_pos: 0,
             to_peer: Vec::new(),
             scratch: Vec::new(),
+            client_hello_timeout: Some(DEFAULT_CLIENT_HELLO_TIMEOUT),
+            deadline: None,
         }
+    }
+
+    /// Sets how long the peer has, from the first read, to deliver its ClientHello (both of
+    /// them, after HelloRetryRequest) before reads fail with [`io::ErrorKind::TimedOut`]. A
+    /// peer that stalls mid-ClientHello, or trickles it a byte at a time, then holds nothing.
+    /// Once the engine is done the timer is gone. `None` waits forever. The timer needs a Tokio
+    /// runtime with time enabled.
+    pub fn set_client_hello_timeout(&mut self, timeout: Option<Duration>) {
+        self.client_hello_timeout = timeout;
+        self.deadline = None;
     }
 
     /// The connection's ECH status, once its ClientHello has been processed.
@@ -100,7 +115,19 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncRead for EchIo<IO> {
             }
             if this.engine.inbound_passthrough() {
                 this.scratch = Vec::new();
+                this.deadline = None;
                 return Pin::new(&mut this.io).poll_read(cx, buf);
+            }
+            if let Some(timeout) = this.client_hello_timeout {
+                let deadline = this
+                    .deadline
+                    .get_or_insert_with(|| Box::pin(sleep(timeout)));
+                if deadline.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "no complete ClientHello within the timeout",
+                    )));
+                }
             }
 
             this.scratch.resize(HANDSHAKE_READ_LEN, 0);
@@ -186,43 +213,35 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for EchIo<IO> {
 /// # Ok(()) }
 /// ```
 ///
-/// A handshake that does not finish within the handshake timeout
-/// ([`DEFAULT_HANDSHAKE_TIMEOUT`] unless changed with [`EchAcceptor::with_handshake_timeout`])
-/// fails with [`io::ErrorKind::TimedOut`], and everything the connection held is dropped: a
-/// peer that stalls mid-ClientHello, or trickles it a byte at a time, cannot hold a connection
-/// open. The timer needs a Tokio runtime with time enabled.
+/// Connections get the ClientHello timeout ([`DEFAULT_CLIENT_HELLO_TIMEOUT`] unless changed with
+/// [`EchAcceptor::with_client_hello_timeout`]): see [`EchIo::set_client_hello_timeout`].
 #[derive(Clone)]
 pub struct EchAcceptor {
     ech: EchServer,
     inner: tokio_rustls::TlsAcceptor,
-    handshake_timeout: Option<Duration>,
+    client_hello_timeout: Option<Duration>,
 }
 
-/// How long [`EchAcceptor::accept`] waits for a handshake to finish, unless told otherwise.
-pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection may take to deliver its ClientHello (both of them, after
+/// HelloRetryRequest), unless told otherwise.
+pub const DEFAULT_CLIENT_HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl EchAcceptor {
-    /// Runs the server handshake on `io`.
-    pub async fn accept<IO>(&self, io: IO) -> io::Result<TlsStream<EchIo<IO>>>
+    /// Starts the server handshake on `io`. `into_fallible()` on the result gives the IO back
+    /// on failure, as with [`tokio_rustls::TlsAcceptor`].
+    pub fn accept<IO>(&self, io: IO) -> tokio_rustls::Accept<EchIo<IO>>
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
-        let handshake = self.inner.accept(self.ech.io(io));
-        let Some(limit) = self.handshake_timeout else {
-            return handshake.await;
-        };
-        match tokio::time::timeout(limit, handshake).await {
-            Ok(result) => result,
-            Err(_) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "TLS handshake timed out",
-            )),
-        }
+        let mut io = self.ech.io(io);
+        io.set_client_hello_timeout(self.client_hello_timeout);
+        self.inner.accept(io)
     }
 
-    /// Sets the handshake timeout; `None` waits forever.
-    pub fn with_handshake_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.handshake_timeout = timeout;
+    /// Sets the ClientHello timeout (see [`EchIo::set_client_hello_timeout`]); `None` waits
+    /// forever.
+    pub fn with_client_hello_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.client_hello_timeout = timeout;
         self
     }
 
@@ -247,7 +266,7 @@ impl EchServer {
         Ok(EchAcceptor {
             ech: self.clone(),
             inner: tokio_rustls::TlsAcceptor::from(config),
-            handshake_timeout: Some(DEFAULT_HANDSHAKE_TIMEOUT),
+            client_hello_timeout: Some(DEFAULT_CLIENT_HELLO_TIMEOUT),
         })
     }
 

@@ -173,12 +173,12 @@ fn a_client_hello_over_the_bound_is_refused_from_its_header() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_half_open_handshake_ends_at_the_acceptor_timeout() {
+async fn a_half_open_client_hello_ends_at_the_timeout() {
     let ech = server_with(vec![x25519_key(1).0]);
     let acceptor = ech
         .acceptor(server_config(&ech, ServerOptions::default()))
         .unwrap()
-        .with_handshake_timeout(Some(Duration::from_secs(5)));
+        .with_client_hello_timeout(Some(Duration::from_secs(5)));
 
     // A peer that sends the start of a ClientHello and then nothing, keeping the pipe open.
     let (server_end, mut client_end) = tokio::io::duplex(1 << 16);
@@ -191,12 +191,12 @@ async fn a_half_open_handshake_ends_at_the_acceptor_timeout() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_slow_loris_client_hello_ends_at_the_acceptor_timeout() {
+async fn a_slow_loris_client_hello_ends_at_the_timeout() {
     let ech = server_with(vec![x25519_key(1).0]);
     let acceptor = ech
         .acceptor(server_config(&ech, ServerOptions::default()))
         .unwrap()
-        .with_handshake_timeout(Some(Duration::from_secs(5)));
+        .with_client_hello_timeout(Some(Duration::from_secs(5)));
 
     // One byte a second: each arrives well within any per-read timeout, the whole never does.
     let (server_end, mut client_end) = tokio::io::duplex(1 << 16);
