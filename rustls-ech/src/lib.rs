@@ -91,6 +91,9 @@ pub mod config;
 mod confirm;
 mod engine;
 mod error;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 mod hello;
 pub mod hpke;
 pub mod keyfile;
