@@ -40,10 +40,13 @@ pub fn client_hello_inner(outer: &[u8], encoded: &[u8], max_len: usize) {
 pub fn sealed_client_hello_outer(key: &EchKey, encoded_inner: &[u8]) -> Option<Vec<u8>> {
     let config = key.config();
     let suite: SymmetricSuite = *config.cipher_suites().first()?;
-    let hpke = crate::hpke::HpkeBackend::default_backend()
-        .suite(HpkeSuiteId { kem: config.kem(), sym: suite })?;
-    let (enc, mut sealer) =
-        hpke.setup_sealer(&config.hpke_info(), &config.key_config().hpke_public_key()).ok()?;
+    let hpke = crate::hpke::HpkeBackend::default_backend().suite(HpkeSuiteId {
+        kem: config.kem(),
+        sym: suite,
+    })?;
+    let (enc, mut sealer) = hpke
+        .setup_sealer(&config.hpke_info(), &config.key_config().hpke_public_key())
+        .ok()?;
     let payload_len = encoded_inner.len() + 16;
 
     let build = |payload: &[u8]| {
@@ -55,20 +58,23 @@ pub fn sealed_client_hello_outer(key: &EchKey, encoded_inner: &[u8]) -> Option<V
             data.extend_from_slice(name);
             data
         };
-        ClientHelloBuilder { legacy_session_id: vec![7; 32], ..Default::default() }
-            .extension(0, sni)
-            .extension(0x002b, supported_versions_data(&[0x0304, 0x0303]))
-            .extension(0x000a, vec![0, 2, 0, 0x1d])
-            .extension(0x0033, {
-                let mut share = vec![0, 36, 0, 0x1d, 0, 32];
-                share.extend_from_slice(&[9; 32]);
-                share
-            })
-            .extension(
-                wire::EXT_ENCRYPTED_CLIENT_HELLO,
-                ech_outer_data(suite, config.config_id(), &enc.0, payload),
-            )
-            .message()
+        ClientHelloBuilder {
+            legacy_session_id: vec![7; 32],
+            ..Default::default()
+        }
+        .extension(0, sni)
+        .extension(0x002b, supported_versions_data(&[0x0304, 0x0303]))
+        .extension(0x000a, vec![0, 2, 0, 0x1d])
+        .extension(0x0033, {
+            let mut share = vec![0, 36, 0, 0x1d, 0, 32];
+            share.extend_from_slice(&[9; 32]);
+            share
+        })
+        .extension(
+            wire::EXT_ENCRYPTED_CLIENT_HELLO,
+            ech_outer_data(suite, config.config_id(), &enc.0, payload),
+        )
+        .message()
     };
 
     // The AAD is ClientHelloOuter with the payload zeroed (RFC 9849 §5.2).

@@ -19,6 +19,8 @@ mod inner;
 mod reader;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 // Test helpers, kept out of ordinary builds and available to fuzz targets.
