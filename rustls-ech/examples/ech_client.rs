@@ -24,6 +24,7 @@ use rustls::crypto::aws_lc_rs;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, EchConfigListBytes, ServerName};
 use rustls::{ClientConfig, ClientConnection, HandshakeKind, RootCertStore};
+use rustls_ech::config::EchConfigList;
 use rustls_ech::keyfile::KeyFile;
 
 type BoxError = Box<dyn Error + Send + Sync>;
@@ -34,7 +35,11 @@ struct Args {
     /// The URL, such as https://secret.example:8443/ech.
     url: String,
     /// The ECHConfigList, base64 (as in a DNS HTTPS record's ech= value).
-    #[arg(long, conflicts_with = "ech_config_file", required_unless_present = "ech_config_file")]
+    #[arg(
+        long,
+        conflicts_with = "ech_config_file",
+        required_unless_present = "ech_config_file"
+    )]
     ech_config: Option<String>,
     /// A PEM key file whose ECHCONFIG block holds the ECHConfigList (the server's ech.pem).
     #[arg(long)]
@@ -94,7 +99,16 @@ fn run(args: &Args) -> Result<bool, BoxError> {
             Ok(()) => return Ok(true),
             Err(Failure::Rejected(retry_configs)) => {
                 println!("ECH: rejected by the server");
-                println!("certificate: verified for the public name");
+                // rustls checks the certificate against the config's public_name first.
+                let public_name = EchConfigList::parse(&ech_config)
+                    .ok()
+                    .and_then(|list| {
+                        list.configs()
+                            .first()
+                            .map(|config| config.public_name().to_string())
+                    })
+                    .unwrap_or_else(|| "the public name".into());
+                println!("certificate: verified for {public_name}");
                 let Some(retry_configs) = retry_configs else {
                     println!("retry configs: none sent");
                     return Ok(false);

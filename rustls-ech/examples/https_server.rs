@@ -80,8 +80,7 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), BoxError> {
-    std::fs::create_dir_all(&args.dir)
-        .map_err(|err| format!("{}: {err}", args.dir.display()))?;
+    std::fs::create_dir_all(&args.dir).map_err(|err| format!("{}: {err}", args.dir.display()))?;
     let dir = args.dir.canonicalize()?;
     let files = DemoFiles::create_or_load(&dir, &args.public_name, &args.name)?;
 
@@ -133,10 +132,11 @@ async fn run(args: Args) -> Result<(), BoxError> {
         let site = Arc::clone(&site);
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let tls = match acceptor.accept(tcp).await {
+            let tls = match acceptor.accept(tcp).into_fallible().await {
                 Ok(tls) => tls,
-                Err(err) => {
-                    info!("{peer}: handshake failed: {err}");
+                Err((err, io)) => {
+                    let ech = io.ech_status().map_or("-", status_name);
+                    info!("{peer}: ech={ech} handshake failed: {err}");
                     return;
                 }
             };
@@ -204,7 +204,9 @@ impl DemoFiles {
             let cert = ca_params.self_signed(&key)?;
             write_private(&files.ca_key, key.serialize_pem().as_bytes())?;
             std::fs::write(&files.ca, cert.pem())?;
-            files.created.extend([files.ca.clone(), files.ca_key.clone()]);
+            files
+                .created
+                .extend([files.ca.clone(), files.ca_key.clone()]);
             key
         };
         let issuer = rcgen::Issuer::new(ca_params, ca_key);
@@ -215,8 +217,8 @@ impl DemoFiles {
                 continue;
             }
             let key = rcgen::KeyPair::generate()?;
-            let cert = rcgen::CertificateParams::new(vec![host.to_string()])?
-                .signed_by(&key, &issuer)?;
+            let cert =
+                rcgen::CertificateParams::new(vec![host.to_string()])?.signed_by(&key, &issuer)?;
             write_private(&key_path, key.serialize_pem().as_bytes())?;
             std::fs::write(&cert_path, cert.pem())?;
             files.created.extend([cert_path, key_path]);
@@ -265,7 +267,8 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 fn print_welcome(files: &DemoFiles, ech: &EchServer, args: &Args, local: SocketAddr) {
     let mut out = String::new();
     if files.created.is_empty() {
-        let _ = writeln!(out, "Using the files in {}", files.keys_dir.display());
+        let dir = files.ca.parent().unwrap_or(Path::new("."));
+        let _ = writeln!(out, "Using the files in {}", dir.display());
     } else {
         let _ = writeln!(out, "Created:");
         for path in &files.created {
@@ -279,6 +282,13 @@ fn print_welcome(files: &DemoFiles, ech: &EchServer, args: &Args, local: SocketA
     let ech_config = EchConfigList::parse(keys.retry_configs())
         .map(|list| list.to_base64())
         .unwrap_or_default();
+    let ids: Vec<String> = keys
+        .keys()
+        .iter()
+        .filter(|key| key.retry())
+        .map(|key| key.config().config_id().to_string())
+        .collect();
+    let _ = writeln!(out, "ECH config_id:    {}", ids.join(", "));
     let _ = writeln!(out, "ECHConfigList:    {ech_config}");
     let _ = writeln!(
         out,
@@ -293,7 +303,10 @@ fn print_welcome(files: &DemoFiles, ech: &EchServer, args: &Args, local: SocketA
     };
     let url = format!("https://{}:{}/ech", args.name, local.port());
     let ca = files.ca.display();
-    let _ = writeln!(out, "\nListening on https://{local} (Ctrl-C to stop). Try:\n");
+    let _ = writeln!(
+        out,
+        "\nListening on https://{local} (Ctrl-C to stop). Try:\n"
+    );
     let _ = writeln!(
         out,
         "  cargo run --example ech_client -- --ca {ca} --ech-config {ech_config} \\\n      --connect {connect} {url}"
@@ -352,8 +365,7 @@ async fn watch_keys(ech: EchServer, dir: PathBuf, grace: Duration) {
     let mut reloader = EchKeyReloader::new(grace);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     #[cfg(unix)]
-    let mut hangup =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     let mut last_error = None;
     loop {
         #[cfg(unix)]
@@ -418,14 +430,16 @@ struct Visit {
 impl Visit {
     fn of(status: Option<&EchStatus>, tls: &ServerConnection) -> Self {
         let server_name = tls.server_name().map(str::to_string);
-        let (ech_status, outer_server_name, config_id) = match status {
+        let ech_status = status.map_or("not_offered", status_name);
+        let (outer_server_name, config_id) = match status {
             Some(EchStatus::Accepted {
                 config_id,
                 outer_server_name,
-            }) => ("accepted", outer_server_name.clone(), Some(*config_id)),
-            Some(EchStatus::Rejected) => ("rejected", server_name.clone(), None),
-            Some(EchStatus::Backend) => ("backend", None, None),
-            _ => ("not_offered", server_name.clone(), None),
+            }) => (outer_server_name.clone(), Some(*config_id)),
+            // A split-mode frontend saw the outer name; this server never did.
+            Some(EchStatus::Backend) => (None, None),
+            // Without ECH, the name the handshake was for travelled in clear.
+            _ => (server_name.clone(), None),
         };
         let tls_version = match tls.protocol_version() {
             Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".to_string(),
@@ -457,7 +471,8 @@ impl Visit {
             json_string(self.ech_status),
             string(self.server_name.as_deref()),
             string(self.outer_server_name.as_deref()),
-            self.config_id.map_or("null".to_string(), |id| id.to_string()),
+            self.config_id
+                .map_or("null".to_string(), |id| id.to_string()),
             json_string(&self.tls_version),
             json_string(&self.cipher_suite),
             string(self.alpn.as_deref()),
@@ -478,6 +493,16 @@ impl Visit {
             ("cipher suite", self.cipher_suite.clone()),
             ("ALPN", or_none(&self.alpn)),
         ]
+    }
+}
+
+/// The `ech_status` values of `GET /ech`.
+fn status_name(status: &EchStatus) -> &'static str {
+    match status {
+        EchStatus::Accepted { .. } => "accepted",
+        EchStatus::Rejected => "rejected",
+        EchStatus::Backend => "backend",
+        _ => "not_offered",
     }
 }
 

@@ -435,7 +435,11 @@ impl EchKeyReloader {
         };
 
         for key in fresh.keys() {
-            if !previous.keys().iter().any(|k| k.retry && k.config == key.config) {
+            if !previous
+                .keys()
+                .iter()
+                .any(|k| k.retry && k.config == key.config)
+            {
                 report.added.push(key.config.config_id());
             }
         }
@@ -474,7 +478,10 @@ impl EchKeyReloader {
         }
 
         let keys = Arc::new(EchKeys::new(keys)?);
-        *store.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&keys);
+        *store
+            .current
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::clone(&keys);
         log::debug!(
             "ECH keys reloaded: {} current, {} retiring",
             keys.len() - self.retiring.len(),

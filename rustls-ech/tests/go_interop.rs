@@ -139,12 +139,7 @@ impl GoRun {
     }
 }
 
-async fn run_go(
-    client: &Path,
-    server: SocketAddr,
-    ech_config: &[u8],
-    extra: &[&str],
-) -> GoRun {
+async fn run_go(client: &Path, server: SocketAddr, ech_config: &[u8], extra: &[&str]) -> GoRun {
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
     let pem = pem::encode(&pem::Pem::new("CERTIFICATE", pki().ca.to_vec()));

@@ -201,7 +201,11 @@ fn removed_key_keeps_decrypting_for_the_grace_period_without_being_offered() {
     let keys = store.snapshot();
     assert_eq!(ids(&keys), [2, 1], "the old key still opens ClientHellos");
     assert_eq!(keys.by_config_id(1).next().unwrap().config(), &old);
-    assert_eq!(retry_ids(&keys), [2], "retry_configs list only the current key");
+    assert_eq!(
+        retry_ids(&keys),
+        [2],
+        "retry_configs list only the current key"
+    );
     assert_eq!(keys.by_config_id(2).next().unwrap().config(), &new);
 
     // Within the grace period nothing changes.
