@@ -3,7 +3,8 @@
 //! An [`EchKeys`] is an immutable snapshot. A connection takes one when its handshake starts
 //! and keeps it to the end, so a rotation never changes the keys or the `retry_configs`
 //! (RFC 9849 §7.1) a handshake already in progress uses. [`EchKeyStore`] holds the current
-//! snapshot and swaps it atomically.
+//! snapshot and swaps it atomically; [`EchKeyReloader`] rereads a store's files and keeps
+//! removed keys, no longer offered for retry, for a grace period.
 
 use core::fmt;
 use std::fs;
