@@ -3,12 +3,14 @@
 //! An [`EchKeys`] is an immutable snapshot. A connection takes one when its handshake starts
 //! and keeps it to the end, so a rotation never changes the keys or the `retry_configs`
 //! (RFC 9849 §7.1) a handshake already in progress uses. [`EchKeyStore`] holds the current
-//! snapshot and swaps it atomically.
+//! snapshot and swaps it atomically; [`EchKeyReloader`] rereads a store's files and keeps
+//! removed keys, no longer offered for retry, for a grace period.
 
 use core::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use rustls::crypto::hpke::HpkePrivateKey;
 
@@ -299,16 +301,22 @@ impl EchKeyStore {
     /// Reads the files or directory the store was built from again and makes the result
     /// current. On any error the current set stays in place.
     pub fn reload(&self) -> Result<Arc<EchKeys>, KeysError> {
-        let keys = match &self.source {
-            Some(Source::Files(paths)) => EchKeys::from_pem_files(paths)?,
-            Some(Source::Dir(dir)) => EchKeys::from_dir(dir)?,
-            None => return Err(KeysError::NoSource),
-        };
-        let keys = Arc::new(keys);
+        let keys = Arc::new(self.read_source()?);
         let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
         *current = Arc::clone(&keys);
         log::debug!("ECH keys reloaded: {} keys", keys.len());
         Ok(keys)
+    }
+}
+
+impl EchKeyStore {
+    /// The keys in the files or directory the store was built from, each marked for retry.
+    fn read_source(&self) -> Result<EchKeys, KeysError> {
+        match &self.source {
+            Some(Source::Files(paths)) => EchKeys::from_pem_files(paths),
+            Some(Source::Dir(dir)) => EchKeys::from_dir(dir),
+            None => Err(KeysError::NoSource),
+        }
     }
 }
 
@@ -351,5 +359,137 @@ fn pem_files_in(dir: &Path) -> Result<Vec<PathBuf>, KeysError> {
 impl From<EchKeys> for EchKeyStore {
     fn from(keys: EchKeys) -> Self {
         Self::new(keys)
+    }
+}
+
+/// Reloads an [`EchKeyStore`] from its files, keeping removed keys for a grace period.
+///
+/// Rotation in practice: publish a new config in DNS, add its key file, and remove the old
+/// one. Clients keep the old ECHConfigList until their DNS cache expires, so a key whose file
+/// is gone still opens ClientHellos for `grace` (set it to at least the DNS record's TTL).
+/// While it is retiring the key is not marked for retry, so `retry_configs`
+/// (RFC 9849 §7.1) always lists exactly the keys whose files are present.
+///
+/// Keys are told apart by their encoded ECHConfig (which holds the public key). A key file
+/// that comes back before its grace period ends makes the key current again.
+#[derive(Debug)]
+pub struct EchKeyReloader {
+    grace: Duration,
+    retiring: Vec<Retiring>,
+}
+
+#[derive(Debug)]
+struct Retiring {
+    key: EchKey,
+    until: Instant,
+}
+
+/// What one [`EchKeyReloader::reload`] changed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Reloaded {
+    /// The key set now current.
+    pub keys: Arc<EchKeys>,
+    /// Whether the store's key set was replaced (a key was added, retired or expired).
+    pub changed: bool,
+    /// The `config_id` of each key whose file appeared.
+    pub added: Vec<u8>,
+    /// The `config_id` of each key whose file disappeared and that now retires.
+    pub retired: Vec<u8>,
+    /// The `config_id` of each retiring key whose grace period ended.
+    pub expired: Vec<u8>,
+}
+
+impl EchKeyReloader {
+    /// A reloader that keeps removed keys for `grace`.
+    pub fn new(grace: Duration) -> Self {
+        Self {
+            grace,
+            retiring: Vec::new(),
+        }
+    }
+
+    /// The grace period.
+    pub fn grace(&self) -> Duration {
+        self.grace
+    }
+
+    /// Reads `store`'s files again ([`EchKeyStore::from_dir`] or
+    /// [`EchKeyStore::from_pem_files`]), retires the keys whose files are gone, drops those
+    /// retired longer than the grace period, and replaces the store's key set if anything
+    /// changed. On error the store is left as it was.
+    pub fn reload(&mut self, store: &EchKeyStore) -> Result<Reloaded, KeysError> {
+        self.reload_at(store, Instant::now())
+    }
+
+    /// [`EchKeyReloader::reload`], as if the time were `now`.
+    pub fn reload_at(&mut self, store: &EchKeyStore, now: Instant) -> Result<Reloaded, KeysError> {
+        let fresh = store.read_source()?;
+        let previous = store.snapshot();
+        let in_fresh = |key: &EchKey| fresh.keys().iter().any(|k| k.config == key.config);
+        let mut report = Reloaded {
+            keys: Arc::clone(&previous),
+            changed: false,
+            added: Vec::new(),
+            retired: Vec::new(),
+            expired: Vec::new(),
+        };
+
+        for key in fresh.keys() {
+            if !previous
+                .keys()
+                .iter()
+                .any(|k| k.retry && k.config == key.config)
+            {
+                report.added.push(key.config.config_id());
+            }
+        }
+        self.retiring.retain(|old| !in_fresh(&old.key));
+
+        for key in previous.keys() {
+            let known = self.retiring.iter().any(|old| old.key.config == key.config);
+            if !known && !in_fresh(key) {
+                report.retired.push(key.config.config_id());
+                self.retiring.push(Retiring {
+                    key: EchKey {
+                        retry: false,
+                        ..key.clone()
+                    },
+                    until: now + self.grace,
+                });
+            }
+        }
+        self.retiring.retain(|old| {
+            let alive = old.until > now;
+            if !alive {
+                report.expired.push(old.key.config.config_id());
+            }
+            alive
+        });
+
+        let mut keys = fresh.keys;
+        keys.extend(self.retiring.iter().map(|old| old.key.clone()));
+        let unchanged = keys.len() == previous.keys().len()
+            && keys
+                .iter()
+                .zip(previous.keys())
+                .all(|(new, old)| new.config == old.config && new.retry == old.retry);
+        if unchanged {
+            return Ok(report);
+        }
+
+        let keys = Arc::new(EchKeys::new(keys)?);
+        *store
+            .current
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::clone(&keys);
+        log::debug!(
+            "ECH keys reloaded: {} current, {} retiring",
+            keys.len() - self.retiring.len(),
+            self.retiring.len()
+        );
+        report.keys = keys;
+        report.changed = true;
+        Ok(report)
     }
 }

@@ -108,7 +108,7 @@ mod wire;
 
 pub use engine::{EchEngine, EchStatus};
 pub use error::{ClientHelloError, EchError};
-pub use keys::{EchKey, EchKeyStore, EchKeys};
+pub use keys::{EchKey, EchKeyReloader, EchKeyStore, EchKeys};
 pub use server::{EchServer, ServerConfigError, DEFAULT_MAX_CLIENT_HELLO_LEN, DEFAULT_RECORD_ROOM};
 pub use stream::EchStream;
 #[cfg(feature = "tokio")]

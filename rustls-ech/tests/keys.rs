@@ -1,9 +1,10 @@
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rustls_ech::config::{EchConfig, EchConfigBuilder, EchConfigList};
 use rustls_ech::keyfile::KeyFile;
-use rustls_ech::keys::{EchKey, EchKeyStore, EchKeys, KeysError};
+use rustls_ech::keys::{EchKey, EchKeyReloader, EchKeyStore, EchKeys, KeysError};
 use rustls_ech::suite::Kem;
 
 fn key(config_id: u8, retry: bool) -> EchKey {
@@ -170,4 +171,109 @@ fn debug_never_prints_private_keys() {
         let bytes = format!("{:?}", k.private_key().secret_bytes());
         assert!(!text.contains(&bytes), "{text}");
     }
+}
+
+fn retry_ids(keys: &EchKeys) -> Vec<u8> {
+    let list = EchConfigList::parse(keys.retry_configs()).unwrap();
+    list.configs().iter().map(EchConfig::config_id).collect()
+}
+
+#[test]
+fn removed_key_keeps_decrypting_for_the_grace_period_without_being_offered() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = write_key_file(&dir.path().join("old.pem"), 1, Kem::DhKemX25519HkdfSha256);
+    let store = EchKeyStore::from_dir(dir.path()).unwrap();
+    let mut reloader = EchKeyReloader::new(Duration::from_secs(3600));
+    let start = Instant::now();
+
+    // Nothing on disk changed: the set stays as it is.
+    let report = reloader.reload_at(&store, start).unwrap();
+    assert!(!report.changed);
+    assert_eq!(ids(&store.snapshot()), [1]);
+
+    // Rotate: add the new key, remove the old one.
+    let new = write_key_file(&dir.path().join("new.pem"), 2, Kem::DhKemX25519HkdfSha256);
+    std::fs::remove_file(dir.path().join("old.pem")).unwrap();
+    let report = reloader.reload_at(&store, start).unwrap();
+    assert!(report.changed);
+    assert_eq!(report.added, [2]);
+    assert_eq!(report.retired, [1]);
+    let keys = store.snapshot();
+    assert_eq!(ids(&keys), [2, 1], "the old key still opens ClientHellos");
+    assert_eq!(keys.by_config_id(1).next().unwrap().config(), &old);
+    assert_eq!(
+        retry_ids(&keys),
+        [2],
+        "retry_configs list only the current key"
+    );
+    assert_eq!(keys.by_config_id(2).next().unwrap().config(), &new);
+
+    // Within the grace period nothing changes.
+    let report = reloader
+        .reload_at(&store, start + Duration::from_secs(3599))
+        .unwrap();
+    assert!(!report.changed);
+    assert_eq!(ids(&store.snapshot()), [2, 1]);
+
+    // After it, the old key is gone.
+    let report = reloader
+        .reload_at(&store, start + Duration::from_secs(3600))
+        .unwrap();
+    assert!(report.changed);
+    assert_eq!(report.expired, [1]);
+    assert_eq!(ids(&store.snapshot()), [2]);
+    assert_eq!(retry_ids(&store.snapshot()), [2]);
+}
+
+#[test]
+fn key_file_restored_within_the_grace_period_is_current_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.pem");
+    write_key_file(&path, 1, Kem::DhKemX25519HkdfSha256);
+    let saved = std::fs::read(&path).unwrap();
+    let store = EchKeyStore::from_dir(dir.path()).unwrap();
+    let mut reloader = EchKeyReloader::new(Duration::from_secs(60));
+    let start = Instant::now();
+
+    std::fs::remove_file(&path).unwrap();
+    reloader.reload_at(&store, start).unwrap();
+    assert_eq!(ids(&store.snapshot()), [1]);
+    assert!(store.snapshot().retry_configs().is_empty());
+
+    std::fs::write(&path, saved).unwrap();
+    let report = reloader
+        .reload_at(&store, start + Duration::from_secs(1))
+        .unwrap();
+    assert_eq!(report.added, [1]);
+    assert_eq!(retry_ids(&store.snapshot()), [1]);
+
+    // Its earlier retirement no longer applies.
+    let report = reloader
+        .reload_at(&store, start + Duration::from_secs(120))
+        .unwrap();
+    assert!(!report.changed);
+    assert_eq!(ids(&store.snapshot()), [1]);
+}
+
+#[test]
+fn failed_reload_keeps_retiring_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    write_key_file(&dir.path().join("a.pem"), 1, Kem::DhKemX25519HkdfSha256);
+    let store = EchKeyStore::from_dir(dir.path()).unwrap();
+    let mut reloader = EchKeyReloader::new(Duration::from_secs(60));
+    let start = Instant::now();
+
+    write_key_file(&dir.path().join("b.pem"), 2, Kem::DhKemX25519HkdfSha256);
+    std::fs::remove_file(dir.path().join("a.pem")).unwrap();
+    reloader.reload_at(&store, start).unwrap();
+    std::fs::write(dir.path().join("c.pem"), "half written").unwrap();
+    assert!(reloader.reload_at(&store, start).is_err());
+    assert_eq!(ids(&store.snapshot()), [2, 1]);
+
+    std::fs::remove_file(dir.path().join("c.pem")).unwrap();
+    let report = reloader
+        .reload_at(&store, start + Duration::from_secs(61))
+        .unwrap();
+    assert_eq!(report.expired, [1]);
+    assert_eq!(ids(&store.snapshot()), [2]);
 }

@@ -1,0 +1,3 @@
+module rustls-ech/interop/echclient
+
+go 1.25
