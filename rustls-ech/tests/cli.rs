@@ -137,8 +137,20 @@ fn show_prints_each_config_the_list_and_a_dns_record() {
     let list = EchConfigList::from_base64(ech).unwrap();
     let ids: Vec<u8> = list.configs().iter().map(|c| c.config_id()).collect();
     assert_eq!(ids, [1, 2]);
-    let dns = format!("first.example. 300 IN HTTPS 1 . ech=\"{ech}\"");
+    let dns = format!("NAME. 300 IN HTTPS 1 . ech=\"{ech}\"");
     assert!(text.lines().any(|line| line == dns), "{text}");
+
+    // The record goes under the protected name the user gives.
+    let output = run(
+        &["show", "a.pem", "--dns-name", "secret.example"],
+        dir.path(),
+    );
+    let text = stdout(&output);
+    assert!(
+        text.lines()
+            .any(|line| line.starts_with("secret.example. 300 IN HTTPS 1 . ech=\"")),
+        "{text}"
+    );
 }
 
 fn generated_pem(dir: &Path, name: &str) -> String {

@@ -47,6 +47,10 @@ enum Command {
         /// PEM key files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// The name the DNS record is for: a site ECH protects, which clients look up (not the
+        /// config's public name).
+        #[arg(long, default_value = "NAME")]
+        dns_name: String,
     },
 }
 
@@ -86,7 +90,7 @@ fn main() -> ExitCode {
             &out,
             force,
         ),
-        Command::Show { files } => show(&files),
+        Command::Show { files, dns_name } => show(&files, &dns_name),
     };
     match result {
         Ok(output) => {
@@ -127,7 +131,7 @@ fn keygen(
     Ok(format!("{}\n", file.configs().to_base64()))
 }
 
-fn show(paths: &[PathBuf]) -> Result<String, String> {
+fn show(paths: &[PathBuf], dns_name: &str) -> Result<String, String> {
     let mut out = String::new();
     let mut all = Vec::new();
     for path in paths {
@@ -143,14 +147,15 @@ fn show(paths: &[PathBuf]) -> Result<String, String> {
         }
     }
 
-    let public_name = all
-        .first()
-        .map_or("public.example", |config| config.public_name())
-        .to_owned();
     let list = EchConfigList::new(all).map_err(|err| format!("ECHConfigList: {err}"))?;
     let ech = list.to_base64();
     let _ = writeln!(out, "ech={ech}");
-    let _ = writeln!(out, "{public_name}. 300 IN HTTPS 1 . ech=\"{ech}\"");
+    let _ = writeln!(
+        out,
+        "; publish under each name ECH protects, not under the public name"
+    );
+    let dns_name = dns_name.trim_end_matches('.');
+    let _ = writeln!(out, "{dns_name}. 300 IN HTTPS 1 . ech=\"{ech}\"");
     Ok(out)
 }
 
