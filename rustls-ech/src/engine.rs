@@ -267,7 +267,8 @@ impl EchEngine {
                 return Ok(None);
             }
             Some(EchClientHello::Inner) => {
-                hello.is_bare_inner().map_err(EchError::ClientHello)?;
+                // Whatever versions it offers: the confirmation is made only if TLS 1.3 is
+                // negotiated (RFC 9849 §7.2), so a TLS 1.2 handshake keeps rustls's ServerHello.
                 log::debug!("ECH: bare ClientHelloInner; acting as split-mode backend");
                 self.status = Some(EchStatus::Backend);
                 self.confirm = true;

@@ -29,6 +29,8 @@ const EXT_RECORD_SIZE_LIMIT: u16 = 0x001c;
 const EXT_SUPPORTED_VERSIONS: u16 = 0x002b;
 const EXT_ECH_OUTER_EXTENSIONS: u16 = 0xfd00;
 const EXT_ENCRYPTED_CLIENT_HELLO: u16 = 0xfe0d;
+/// `ECHClientHelloType` inner (RFC 9849 §5).
+const ECH_TYPE_INNER: u8 = 1;
 
 const CONTENT_HANDSHAKE: u8 = 22;
 const CONTENT_APPLICATION_DATA: u8 = 23;
@@ -868,6 +870,34 @@ fn run_with_retry(setup: &Setup, edit_second: &dyn Fn(&mut Vec<u8>)) -> Outcome 
         ..Default::default()
     });
     handshake_editing_second_hello(client, server, setup.ech.engine(), edit_second)
+}
+
+/// A split-mode backend that negotiates TLS 1.2 for a bare inner hello does not confirm ECH
+/// (RFC 9849 §7.2): the engine lets the hello through and rustls answers with TLS 1.2.
+///
+/// The extension is added on the wire, behind the client's back, so the two transcripts
+/// differ and the handshake fails later, at the first encrypted message; what matters here
+/// is that the engine did not refuse the hello.
+#[test]
+fn negotiates_tls12_for_a_bare_inner_hello_without_tls13() {
+    let setup = Setup::new();
+    let client = client_config(ClientOptions {
+        tls12_only: true,
+        ..Default::default()
+    });
+    let add_inner = |bytes: &mut Vec<u8>| {
+        edit_outer(bytes, &|hello| {
+            hello.set_ext(EXT_ENCRYPTED_CLIENT_HELLO, vec![ECH_TYPE_INNER])
+        })
+    };
+    let outcome = handshake(client, setup.server(), setup.ech.engine(), Some(&add_inner));
+
+    assert!(outcome.engine_alerts.is_empty());
+    assert_eq!(outcome.engine.status(), Some(&EchStatus::Backend));
+    assert_eq!(
+        outcome.server.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_2)
+    );
 }
 
 #[test]
