@@ -35,7 +35,7 @@ impl Failure {
 /// The connection's IO: straight to the socket, or through the ECH layer.
 enum Io {
     Plain(TcpStream),
-    Ech(EchStream<TcpStream>),
+    Ech(Box<EchStream<TcpStream>>),
 }
 
 impl Io {
@@ -92,7 +92,7 @@ struct Connection<'a> {
 pub fn run(opts: &Options, round: Round, server: &Server, shared: &Shared) -> Result<(), Failure> {
     let socket = connect(opts).map_err(|e| Failure::new(":CONNECT_FAILED:", e.to_string()))?;
     let io = match &server.ech {
-        Some(ech) => Io::Ech(ech.stream(socket)),
+        Some(ech) => Io::Ech(Box::new(ech.stream(socket))),
         None => Io::Plain(socket),
     };
     let tls = ServerConnection::new(server.config.clone())
