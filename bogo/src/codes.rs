@@ -2,7 +2,9 @@
 //! `:DECODE_ERROR:`. Where rustls cannot tell two of BoringSSL's failures apart, the config's
 //! `ErrorMap` lists the alternatives.
 
-use rustls::{AlertDescription, Error, InvalidMessage, PeerIncompatible, PeerMisbehaved};
+use rustls::{
+    AlertDescription, CertificateError, Error, InvalidMessage, PeerIncompatible, PeerMisbehaved,
+};
 use rustls_ech::{ClientHelloError, EchError};
 
 /// The BoringSSL code for an error of the ECH layer.
@@ -21,6 +23,12 @@ fn hello_code(error: &ClientHelloError) -> &'static str {
     use ClientHelloError as E;
     match error {
         E::NotClientHello(_) => ":UNEXPECTED_MESSAGE:",
+        E::Truncated
+        | E::TrailingData
+        | E::SessionIdTooLong
+        | E::InvalidCipherSuites
+        | E::NoCompressionMethods
+        | E::MalformedExtensions => ":CLIENTHELLO_PARSE_FAILED:",
         E::DuplicateExtension(_) => ":DUPLICATE_EXTENSION:",
         E::MalformedEchExtension | E::UnknownEchClientHelloType(_) | E::EmptyEchPayload => {
             ":ERROR_PARSING_EXTENSION:"
@@ -42,7 +50,6 @@ fn hello_code(error: &ClientHelloError) -> &'static str {
         | E::InnerTooLarge { .. } => ":INVALID_CLIENT_HELLO_INNER:",
         E::SecondHelloMissingEch => ":MISSING_EXTENSION:",
         E::SecondHelloNotOuter | E::SecondHelloEncNotEmpty => ":INCONSISTENT_ECH_NEGOTIATION:",
-        _ => ":DECODE_ERROR:",
     }
 }
 
@@ -58,10 +65,22 @@ pub fn rustls_code(error: &Error) -> &'static str {
         Error::PeerIncompatible(why) => incompatible_code(why),
         Error::PeerMisbehaved(why) => misbehaved_code(why),
         Error::AlertReceived(alert) => alert_code(*alert),
-        Error::InvalidCertificate(_) => ":CERTIFICATE_VERIFY_FAILED:",
+        Error::InvalidCertificate(why) => certificate_code(why),
         Error::PeerSentOversizedRecord => ":ENCRYPTED_LENGTH_TOO_LONG:",
         Error::NoApplicationProtocol => ":NO_APPLICATION_PROTOCOL:",
         _ => ":RUSTLS_ERROR:",
+    }
+}
+
+fn certificate_code(why: &CertificateError) -> &'static str {
+    match why {
+        CertificateError::BadSignature => ":BAD_SIGNATURE:",
+        CertificateError::BadEncoding => ":CANNOT_PARSE_LEAF_CERT:",
+        CertificateError::UnsupportedSignatureAlgorithmContext { .. }
+        | CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+            ":WRONG_SIGNATURE_TYPE:"
+        }
+        _ => ":CERTIFICATE_VERIFY_FAILED:",
     }
 }
 
@@ -120,9 +139,9 @@ fn misbehaved_code(why: &PeerMisbehaved) -> &'static str {
         P::OfferedDuplicateKeyShares => ":DUPLICATE_KEY_SHARE:",
         P::WrongGroupForKeyShare => ":WRONG_CURVE:",
         P::PskExtensionMustBeLast => ":PRE_SHARED_KEY_MUST_BE_LAST:",
-        P::PskExtensionWithMismatchedIdsAndBinders | P::MissingBinderInPskExtension => {
-            ":DECODE_ERROR:"
-        }
+        P::PskExtensionWithMismatchedIdsAndBinders => ":PSK_IDENTITY_BINDER_COUNT_MISMATCH:",
+        P::MissingBinderInPskExtension => ":DECODE_ERROR:",
+        P::MissingPskExtensionInSecondClientHello => ":MISSING_EXTENSION:",
         P::TooMuchEarlyDataReceived => ":TOO_MUCH_READ_EARLY_DATA:",
         P::TooManyKeyUpdateRequests => ":TOO_MANY_KEY_UPDATES:",
         P::TooManyWarningAlertsReceived => ":TOO_MANY_WARNING_ALERTS:",
@@ -137,7 +156,7 @@ fn misbehaved_code(why: &PeerMisbehaved) -> &'static str {
         P::SignedHandshakeWithUnadvertisedSigScheme => ":WRONG_SIGNATURE_TYPE:",
         P::UnexpectedCleartextExtension => ":UNEXPECTED_EXTENSION:",
         P::EarlyDataAttemptedInSecondClientHello => ":UNEXPECTED_EXTENSION:",
-        P::RefusedToFollowHelloRetryRequest => ":BAD_KEY_SHARE:",
+        P::RefusedToFollowHelloRetryRequest => ":WRONG_CURVE:",
         P::ResumptionOfferedWithVariedEms | P::ResumptionAttemptedWithVariedEms => {
             ":RESUMED_EMS_SESSION_WITHOUT_EMS_EXTENSION:"
         }

@@ -86,6 +86,10 @@ struct Connection<'a> {
     tls: ServerConnection,
     io: Io,
     early_data: bool,
+    /// Whether the server's first flight was a HelloRetryRequest; rustls does not say.
+    sent_hrr: bool,
+    /// Until the first ServerHello or HelloRetryRequest is out.
+    before_server_hello: bool,
 }
 
 /// Connects to the runner and runs one handshake and exchange.
@@ -104,6 +108,8 @@ pub fn run(opts: &Options, round: Round, server: &Server, shared: &Shared) -> Re
         tls,
         io,
         early_data: false,
+        sent_hrr: false,
+        before_server_hello: true,
     };
     let result = conn.exchange();
     if result.is_err() {
@@ -193,13 +199,19 @@ impl Connection<'_> {
     }
 
     fn flush(&mut self) -> Result<(), Failure> {
+        let mut out = Vec::new();
         while self.tls.wants_write() {
             self.tls
-                .write_tls(&mut self.io)
+                .write_tls(&mut out)
                 .map_err(|e| Failure::new(":IO_ERROR:", e.to_string()))?;
         }
+        if self.before_server_hello && !out.is_empty() {
+            self.before_server_hello = false;
+            self.sent_hrr = is_hello_retry_request(&out);
+        }
         self.io
-            .flush()
+            .write_all(&out)
+            .and_then(|()| self.io.flush())
             .map_err(|e| Failure::new(":IO_ERROR:", e.to_string()))
     }
 
@@ -207,8 +219,7 @@ impl Connection<'_> {
         let opts = self.opts;
         let kind = self.tls.handshake_kind();
         if let Some(expected) = opts.expect_hrr {
-            let hrr = kind == Some(HandshakeKind::FullWithHelloRetryRequest);
-            if hrr != (expected == Hrr::Sent) {
+            if self.sent_hrr != (expected == Hrr::Sent) {
                 return Err(Failure::expectation(format!("handshake was {kind:?}")));
             }
         }
@@ -242,7 +253,8 @@ impl Connection<'_> {
             }
         }
         if let Some(expected) = opts.expect_peer_signature_algorithm {
-            let scheme = lock(&self.shared.observed).client_signature.take();
+            // A resumed session keeps the signature of the handshake that made it.
+            let scheme = lock(&self.shared.observed).client_signature;
             if scheme.map(u16::from) != Some(expected) {
                 return Err(Failure::expectation(format!(
                     "client signed with {scheme:?}"
@@ -371,6 +383,20 @@ impl Connection<'_> {
         let mut socket = socket;
         while matches!(socket.read(&mut buf), Ok(1..)) {}
     }
+}
+
+/// Whether rustls's first flight starts with a HelloRetryRequest: a ServerHello record whose
+/// random is the special value of RFC 8446 §4.1.3.
+fn is_hello_retry_request(flight: &[u8]) -> bool {
+    const HRR_RANDOM: [u8; 32] = [
+        0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8,
+        0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8,
+        0x33, 0x9c,
+    ];
+    // Record header (5), handshake header (4), legacy_version (2), then the random.
+    flight.first() == Some(&22)
+        && flight.get(5) == Some(&2)
+        && flight.get(11..43) == Some(&HRR_RANDOM)
 }
 
 fn invert(data: &mut [u8]) {

@@ -23,7 +23,8 @@ const UNIMPLEMENTED: u8 = 89;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("-is-handshaker-supported") {
+    // Asked with the runner's extra flags too, such as -no-ech-layer.
+    if args.iter().any(|arg| arg == "-is-handshaker-supported") {
         println!("No");
         return ExitCode::SUCCESS;
     }
@@ -61,7 +62,8 @@ fn run(args: &[String]) -> Result<(), Exit> {
         )));
     }
 
-    let shared = server::Shared::new()
+    let stateful = initial.enable_early_data || resume.enable_early_data;
+    let shared = server::Shared::new(stateful)
         .map_err(|e| Exit::Flags(FlagError::Invalid(format!("ticketer: {e}"))))?;
     let first = server::build(&initial, &shared).map_err(Exit::Flags)?;
     let later = if initial.resume_count > 0 {

@@ -31,14 +31,18 @@ pub struct Observed {
 
 /// State shared by every handshake of a test, so later handshakes can resume earlier ones.
 pub struct Shared {
+    /// Whether every handshake uses stateful resumption: rustls accepts early data only so,
+    /// and a ticket from one handshake must be usable by the next.
+    pub stateful: bool,
     pub sessions: Arc<dyn StoresServerSessions>,
     pub ticketer: Arc<dyn rustls::server::ProducesTickets>,
     pub observed: Arc<Mutex<Observed>>,
 }
 
 impl Shared {
-    pub fn new() -> Result<Self, String> {
+    pub fn new(stateful: bool) -> Result<Self, String> {
         Ok(Self {
+            stateful,
             sessions: rustls::server::ServerSessionMemoryCache::new(64),
             ticketer: aws_lc_rs::Ticketer::new().map_err(|e| e.to_string())?,
             observed: Arc::default(),
@@ -93,8 +97,7 @@ pub fn build(opts: &Options, shared: &Shared) -> Result<Server, FlagError> {
     }));
 
     config.session_storage = shared.sessions.clone();
-    // rustls accepts early data only with stateful resumption.
-    if !opts.no_ticket && !opts.enable_early_data {
+    if !opts.no_ticket && !shared.stateful {
         config.ticketer = shared.ticketer.clone();
     }
     if opts.no_ticket {
