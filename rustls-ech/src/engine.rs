@@ -177,11 +177,7 @@ impl EchEngine {
                     if let Some(message_len) = self.complete_hello_len()? {
                         let rest = self.hello.split_off(message_len);
                         let message = core::mem::take(&mut self.hello);
-                        self.handle_hello(message, second, to_rustls)?;
-                        if !rest.is_empty() {
-                            // Whatever followed the ClientHello in its record, for rustls to judge.
-                            wire::push_handshake_records(to_rustls, self.record_version, &rest);
-                        }
+                        self.handle_hello(message, &rest, second, to_rustls)?;
                     }
                 }
                 Inbound::AwaitHello { second: false } => {
@@ -226,9 +222,14 @@ impl EchEngine {
         Ok((self.hello.len() >= len).then_some(len))
     }
 
+    /// Decides ECH for a whole ClientHello and hands rustls what it should process. `rest` is
+    /// whatever followed the ClientHello in its record: it goes to rustls in the same record,
+    /// for rustls to judge as it would on the wire (a partial message left pending when the
+    /// keys change is an error only if rustls sees it arrive with the ClientHello).
     fn handle_hello(
         &mut self,
         message: Vec<u8>,
+        rest: &[u8],
         second: bool,
         to_rustls: &mut Vec<u8>,
     ) -> Result<(), EchError> {
@@ -243,7 +244,7 @@ impl EchEngine {
         if self.status == Some(EchStatus::NotOffered) {
             self.inbound = Inbound::Passthrough;
             self.outbound = Outbound::Passthrough;
-            wire::push_handshake_records(to_rustls, self.record_version, &delivered);
+            self.push_hello(to_rustls, &delivered, rest);
             return Ok(());
         }
 
@@ -254,9 +255,18 @@ impl EchEngine {
             self.register(&delivered);
         }
         self.transcript.extend_from_slice(&delivered);
-        wire::push_handshake_records(to_rustls, self.record_version, &delivered);
+        self.push_hello(to_rustls, &delivered, rest);
         self.inbound = Inbound::Records;
         Ok(())
+    }
+
+    fn push_hello(&self, to_rustls: &mut Vec<u8>, hello: &[u8], rest: &[u8]) {
+        if rest.is_empty() {
+            wire::push_handshake_records(to_rustls, self.record_version, hello);
+        } else {
+            let joined = [hello, rest].concat();
+            wire::push_handshake_records(to_rustls, self.record_version, &joined);
+        }
     }
 
     /// Decides ECH for ClientHello1; returns ClientHelloInner when accepted.

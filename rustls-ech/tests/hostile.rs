@@ -900,6 +900,47 @@ fn negotiates_tls12_for_a_bare_inner_hello_without_tls13() {
     );
 }
 
+/// Bytes after the ClientHello in its record reach rustls in the same record, as they came: a
+/// partial message left pending when the handshake keys arrive is an error rustls can only
+/// see if it arrives with the ClientHello.
+#[test]
+fn keeps_what_follows_the_client_hello_in_its_record() {
+    const PARTIAL_FINISHED: [u8; 6] = [20, 0, 0, 32, 0xaa, 0xbb];
+    let setup = Setup::new();
+    let plain = client_config(ClientOptions::default());
+    for (name, client, status) in [
+        ("no ECH", plain, EchStatus::NotOffered),
+        ("ECH", setup.client(), accepted_status()),
+    ] {
+        let mut wire = first_flight(client);
+        let record_len = u16_at(&wire, 3);
+        assert_eq!(wire.len(), 5 + record_len, "{name}: one record");
+        wire.extend_from_slice(&PARTIAL_FINISHED);
+        wire[3..5].copy_from_slice(&((record_len + PARTIAL_FINISHED.len()) as u16).to_be_bytes());
+
+        let mut engine = setup.ech.engine();
+        let mut to_rustls = Vec::new();
+        engine
+            .receive(&wire, &mut to_rustls, &mut Vec::new())
+            .unwrap();
+
+        assert_eq!(engine.status(), Some(&status), "{name}");
+        let delivered_len = u16_at(&to_rustls, 3);
+        assert_eq!(to_rustls.len(), 5 + delivered_len, "{name}: one record");
+        assert!(to_rustls.ends_with(&PARTIAL_FINISHED), "{name}");
+        if status == EchStatus::NotOffered {
+            assert_eq!(to_rustls, wire, "{name}: untouched");
+        }
+    }
+}
+
+fn accepted_status() -> EchStatus {
+    EchStatus::Accepted {
+        config_id: CONFIG_ID,
+        outer_server_name: Some(PUBLIC_NAME.to_string()),
+    }
+}
+
 #[test]
 fn accepts_an_unedited_second_client_hello() {
     // Checks the pump: with nothing changed, ECH survives HelloRetryRequest.
