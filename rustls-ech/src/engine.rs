@@ -185,11 +185,7 @@ impl EchEngine {
                     if let Some(message_len) = self.complete_hello_len()? {
                         let rest = self.hello.split_off(message_len);
                         let message = core::mem::take(&mut self.hello);
-                        self.handle_hello(message, second, to_rustls)?;
-                        if !rest.is_empty() {
-                            // Whatever followed the ClientHello in its record, for rustls to judge.
-                            wire::push_handshake_records(to_rustls, self.record_version, &rest);
-                        }
+                        self.handle_hello(message, &rest, second, to_rustls)?;
                     }
                 }
                 Inbound::AwaitHello { second: false } => {
@@ -234,9 +230,14 @@ impl EchEngine {
         Ok((self.hello.len() >= len).then_some(len))
     }
 
+    /// Decides ECH for a whole ClientHello and hands rustls what it should process. `rest` is
+    /// whatever followed the ClientHello in its record: it goes to rustls in the same record,
+    /// for rustls to judge as it would on the wire (a partial message left pending when the
+    /// keys change is an error only if rustls sees it arrive with the ClientHello).
     fn handle_hello(
         &mut self,
         message: Vec<u8>,
+        rest: &[u8],
         second: bool,
         to_rustls: &mut Vec<u8>,
     ) -> Result<(), EchError> {
@@ -251,7 +252,7 @@ impl EchEngine {
         if self.status == Some(EchStatus::NotOffered) {
             self.inbound = Inbound::Passthrough;
             self.outbound = Outbound::Passthrough;
-            wire::push_handshake_records(to_rustls, self.record_version, &delivered);
+            self.push_hello(to_rustls, &delivered, rest);
             return Ok(());
         }
 
@@ -262,9 +263,18 @@ impl EchEngine {
             self.register(&delivered);
         }
         self.transcript.extend_from_slice(&delivered);
-        wire::push_handshake_records(to_rustls, self.record_version, &delivered);
+        self.push_hello(to_rustls, &delivered, rest);
         self.inbound = Inbound::Records;
         Ok(())
+    }
+
+    fn push_hello(&self, to_rustls: &mut Vec<u8>, hello: &[u8], rest: &[u8]) {
+        if rest.is_empty() {
+            wire::push_handshake_records(to_rustls, self.record_version, hello);
+        } else {
+            let joined = [hello, rest].concat();
+            wire::push_handshake_records(to_rustls, self.record_version, &joined);
+        }
     }
 
     /// Decides ECH for ClientHello1; returns ClientHelloInner when accepted.
@@ -275,7 +285,8 @@ impl EchEngine {
                 return Ok(None);
             }
             Some(EchClientHello::Inner) => {
-                hello.is_bare_inner().map_err(EchError::ClientHello)?;
+                // Whatever versions it offers: the confirmation is made only if TLS 1.3 is
+                // negotiated (RFC 9849 §7.2), so a TLS 1.2 handshake keeps rustls's ServerHello.
                 log::debug!("ECH: bare ClientHelloInner; acting as split-mode backend");
                 self.status = Some(EchStatus::Backend);
                 self.confirm = true;

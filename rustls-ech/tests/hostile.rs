@@ -29,6 +29,8 @@ const EXT_RECORD_SIZE_LIMIT: u16 = 0x001c;
 const EXT_SUPPORTED_VERSIONS: u16 = 0x002b;
 const EXT_ECH_OUTER_EXTENSIONS: u16 = 0xfd00;
 const EXT_ENCRYPTED_CLIENT_HELLO: u16 = 0xfe0d;
+/// `ECHClientHelloType` inner (RFC 9849 §5).
+const ECH_TYPE_INNER: u8 = 1;
 
 const CONTENT_HANDSHAKE: u8 = 22;
 const CONTENT_APPLICATION_DATA: u8 = 23;
@@ -868,6 +870,75 @@ fn run_with_retry(setup: &Setup, edit_second: &dyn Fn(&mut Vec<u8>)) -> Outcome 
         ..Default::default()
     });
     handshake_editing_second_hello(client, server, setup.ech.engine(), edit_second)
+}
+
+/// A split-mode backend that negotiates TLS 1.2 for a bare inner hello does not confirm ECH
+/// (RFC 9849 §7.2): the engine lets the hello through and rustls answers with TLS 1.2.
+///
+/// The extension is added on the wire, behind the client's back, so the two transcripts
+/// differ and the handshake fails later, at the first encrypted message; what matters here
+/// is that the engine did not refuse the hello.
+#[test]
+fn negotiates_tls12_for_a_bare_inner_hello_without_tls13() {
+    let setup = Setup::new();
+    let client = client_config(ClientOptions {
+        tls12_only: true,
+        ..Default::default()
+    });
+    let add_inner = |bytes: &mut Vec<u8>| {
+        edit_outer(bytes, &|hello| {
+            hello.set_ext(EXT_ENCRYPTED_CLIENT_HELLO, vec![ECH_TYPE_INNER])
+        })
+    };
+    let outcome = handshake(client, setup.server(), setup.ech.engine(), Some(&add_inner));
+
+    assert!(outcome.engine_alerts.is_empty());
+    assert_eq!(outcome.engine.status(), Some(&EchStatus::Backend));
+    assert_eq!(
+        outcome.server.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_2)
+    );
+}
+
+/// Bytes after the ClientHello in its record reach rustls in the same record, as they came: a
+/// partial message left pending when the handshake keys arrive is an error rustls can only
+/// see if it arrives with the ClientHello.
+#[test]
+fn keeps_what_follows_the_client_hello_in_its_record() {
+    const PARTIAL_FINISHED: [u8; 6] = [20, 0, 0, 32, 0xaa, 0xbb];
+    let setup = Setup::new();
+    let plain = client_config(ClientOptions::default());
+    for (name, client, status) in [
+        ("no ECH", plain, EchStatus::NotOffered),
+        ("ECH", setup.client(), accepted_status()),
+    ] {
+        let mut wire = first_flight(client);
+        let record_len = u16_at(&wire, 3);
+        assert_eq!(wire.len(), 5 + record_len, "{name}: one record");
+        wire.extend_from_slice(&PARTIAL_FINISHED);
+        wire[3..5].copy_from_slice(&((record_len + PARTIAL_FINISHED.len()) as u16).to_be_bytes());
+
+        let mut engine = setup.ech.engine();
+        let mut to_rustls = Vec::new();
+        engine
+            .receive(&wire, &mut to_rustls, &mut Vec::new())
+            .unwrap();
+
+        assert_eq!(engine.status(), Some(&status), "{name}");
+        let delivered_len = u16_at(&to_rustls, 3);
+        assert_eq!(to_rustls.len(), 5 + delivered_len, "{name}: one record");
+        assert!(to_rustls.ends_with(&PARTIAL_FINISHED), "{name}");
+        if status == EchStatus::NotOffered {
+            assert_eq!(to_rustls, wire, "{name}: untouched");
+        }
+    }
+}
+
+fn accepted_status() -> EchStatus {
+    EchStatus::Accepted {
+        config_id: CONFIG_ID,
+        outer_server_name: Some(PUBLIC_NAME.to_string()),
+    }
 }
 
 #[test]

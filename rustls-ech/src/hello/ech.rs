@@ -4,7 +4,6 @@
 use core::ops::Range;
 
 use super::client_hello::ClientHello;
-use super::inner::check_offers_only_tls13;
 use super::reader::Reader;
 use super::HelloError;
 use crate::suite::{Aead, Kdf, SymmetricSuite};
@@ -106,16 +105,11 @@ impl ClientHello<'_> {
     }
 
     /// Whether this is a bare ClientHelloInner, as a split-mode backend server receives it
-    /// (RFC 9849 §7.2): it carries `encrypted_client_hello` of type inner. Such a hello must
-    /// offer TLS 1.3 and nothing older (§7.1), else `illegal_parameter`.
+    /// (RFC 9849 §7.2): it carries `encrypted_client_hello` of type inner. Its versions are not
+    /// checked: §7.2 has the backend confirm ECH only when it negotiates TLS 1.3, and handle
+    /// any other version as an ordinary handshake.
     pub(crate) fn is_bare_inner(&self) -> Result<bool, HelloError> {
-        match self.ech()? {
-            Some(EchClientHello::Inner) => {
-                check_offers_only_tls13(self)?;
-                Ok(true)
-            }
-            Some(EchClientHello::Outer(_)) | None => Ok(false),
-        }
+        Ok(matches!(self.ech()?, Some(EchClientHello::Inner)))
     }
 
     /// Checks a second ClientHelloOuter, sent after HelloRetryRequest, against the first

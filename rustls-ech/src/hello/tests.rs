@@ -835,11 +835,7 @@ fn detects_bare_inner_client_hello() {
         ("inner", &inner, Ok(true)),
         ("outer", &outer, Ok(false)),
         ("no ECH", &plain, Ok(false)),
-        (
-            "inner offering TLS 1.2",
-            &tls12_inner,
-            Err(HelloError::InnerOffersOldVersion(0x0303)),
-        ),
+        ("inner offering TLS 1.2", &tls12_inner, Ok(true)),
         (
             "malformed ECH",
             &malformed,
