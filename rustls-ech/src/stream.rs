@@ -7,8 +7,8 @@ use crate::engine::{EchEngine, EchStatus};
 
 /// A connection's IO with the ECH engine in the middle.
 ///
-/// Give it to [`ServerConnection::read_tls`](rustls::ServerConnection::read_tls) and
-/// [`write_tls`](rustls::ServerConnection::write_tls), or to [`rustls::StreamOwned`]. Once
+/// Give it to [`read_tls`](rustls::ConnectionCommon::read_tls) and
+/// [`write_tls`](rustls::ConnectionCommon::write_tls), or to [`rustls::StreamOwned`]. Once
 /// the engine is done (after ServerHello) reads and writes go straight to the inner IO.
 ///
 /// It sets no timer of its own: give the socket a read timeout

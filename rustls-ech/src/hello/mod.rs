@@ -120,7 +120,7 @@ impl HelloError {
     /// RFC 9849 is `illegal_parameter`, except a second ClientHello without the extension,
     /// which RFC 9849 §7.1.1 makes `missing_extension`. A rebuilt ClientHelloInner over the
     /// size limit is `decode_error`, as for any oversized handshake message.
-    pub(crate) fn alert(&self) -> AlertDescription {
+    pub fn alert(&self) -> AlertDescription {
         match self {
             Self::NotClientHello(_) => AlertDescription::UnexpectedMessage,
             Self::Truncated
