@@ -10,9 +10,8 @@ use std::time::Duration;
 
 use common::*;
 use rustls::client::EchStatus as ClientEchStatus;
-use rustls::crypto::CryptoProvider;
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, HandshakeKind, NamedGroup, ProtocolVersion, ServerConfig};
+use rustls::{ClientConfig, HandshakeKind, ProtocolVersion, ServerConfig};
 use rustls_ech::{EchAcceptor, EchServer, EchStatus};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -22,28 +21,6 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 /// Application data sent each way after the handshake.
 const PAYLOAD_LEN: usize = 1024 * 1024;
-
-fn accepted(config_id: u8) -> EchStatus {
-    EchStatus::Accepted {
-        config_id,
-        outer_server_name: Some(PUBLIC_NAME.into()),
-    }
-}
-
-/// The server supports only P-256, the client's first key share is X25519: HelloRetryRequest.
-fn p256_only(mut provider: CryptoProvider) -> CryptoProvider {
-    provider
-        .kx_groups
-        .retain(|g| g.name() == NamedGroup::secp256r1);
-    provider
-}
-
-fn x25519_first(mut provider: CryptoProvider) -> CryptoProvider {
-    provider
-        .kx_groups
-        .retain(|g| g.name() == NamedGroup::X25519 || g.name() == NamedGroup::secp256r1);
-    provider
-}
 
 /// What the client sends: a pattern the server can check byte by byte.
 fn client_payload() -> Vec<u8> {

@@ -356,3 +356,39 @@ pub fn alerts(bytes: &[u8]) -> Vec<rustls::AlertDescription> {
 pub fn server_with(keys: Vec<EchKey>) -> EchServer {
     EchServer::new(EchKeys::new(keys).unwrap())
 }
+
+/// The ECH status of an accepted connection whose outer name was the public name.
+pub fn accepted(config_id: u8) -> rustls_ech::EchStatus {
+    rustls_ech::EchStatus::Accepted {
+        config_id,
+        outer_server_name: Some(PUBLIC_NAME.into()),
+    }
+}
+
+/// The server supports only P-256, the client's first key share is X25519: HelloRetryRequest.
+pub fn p256_only(mut provider: CryptoProvider) -> CryptoProvider {
+    provider
+        .kx_groups
+        .retain(|g| g.name() == rustls::NamedGroup::secp256r1);
+    provider
+}
+
+/// A client provider whose first key share is X25519, with P-256 as the alternative.
+pub fn x25519_first(mut provider: CryptoProvider) -> CryptoProvider {
+    provider.kx_groups.retain(|g| {
+        g.name() == rustls::NamedGroup::X25519 || g.name() == rustls::NamedGroup::secp256r1
+    });
+    provider
+}
+
+impl Outcome {
+    /// Hands the client what the server sent after the handshake (its session tickets).
+    pub fn deliver_tickets(&mut self) {
+        let mut out = Vec::new();
+        while self.server.wants_write() {
+            self.server.write_tls(&mut out).unwrap();
+        }
+        self.client.read_tls(&mut &out[..]).unwrap();
+        self.client.process_new_packets().unwrap();
+    }
+}
