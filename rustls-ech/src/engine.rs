@@ -189,7 +189,12 @@ impl EchEngine {
                     }
                 }
                 Inbound::AwaitHello { second: false } => {
-                    // Not a handshake record first: not ours to judge. rustls will alert.
+                    // Not a handshake record first: not ours to judge. rustls will alert, after
+                    // seeing whatever part of a ClientHello came before, as it arrived.
+                    if !self.hello.is_empty() {
+                        let partial = core::mem::take(&mut self.hello);
+                        wire::push_handshake_records(to_rustls, self.record_version, &partial);
+                    }
                     self.inbound = Inbound::Passthrough;
                     self.outbound = Outbound::Passthrough;
                     self.status = Some(EchStatus::NotOffered);

@@ -534,3 +534,20 @@ fn rejected_ech_on_a_tls12_handshake_passes_through_after_server_hello() {
     assert_eq!(outcome.engine.status(), Some(&EchStatus::Rejected));
     assert!(outcome.engine.inbound_passthrough() && outcome.engine.outbound_passthrough());
 }
+
+/// Bytes the engine does not judge reach rustls unchanged: here the first part of a
+/// ClientHello followed by an alert record, which rustls must see as sent.
+#[test]
+fn a_client_hello_interrupted_by_another_record_reaches_rustls_unchanged() {
+    let ech = server_with(vec![x25519_key(1).0]);
+    let mut engine = ech.engine();
+    let mut flight = vec![22, 3, 1, 0, 6, 1, 0, 1, 0, 3, 3];
+    flight.extend_from_slice(&[21, 3, 3, 0, 2, 1, 0]);
+    let (mut to_rustls, mut to_peer) = (Vec::new(), Vec::new());
+    engine
+        .receive(&flight, &mut to_rustls, &mut to_peer)
+        .unwrap();
+    assert_eq!(to_rustls, flight);
+    assert!(to_peer.is_empty());
+    assert!(engine.inbound_passthrough());
+}
