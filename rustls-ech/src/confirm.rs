@@ -1,8 +1,9 @@
 //! ECH acceptance confirmation (RFC 9849 §7.2 and §7.2.1).
 //!
 //! The server signals acceptance with eight bytes derived from ClientHelloInner.random and the
-//! transcript. Both the byte engine (which patches the wire) and the provider wrapper (which
-//! patches rustls's transcript) call these functions on the same bytes, so they agree.
+//! transcript. The provider wrapper computes them as rustls hashes ServerHello or
+//! HelloRetryRequest, edits the transcript, and hands the edited message to the byte engine,
+//! which sends it in place of rustls's.
 
 use rustls::crypto::hash::Output;
 use rustls::crypto::tls13::Hkdf;
@@ -65,13 +66,12 @@ pub(crate) fn compute(
 
 /// ServerHello with `accept_confirmation` in `random[24..32]` (RFC 9849 §7.2).
 ///
-/// `transcript_hash` hashes the transcript so far followed by the given message; the engine and
-/// the provider wrapper each pass their own, over the same bytes.
+/// `transcript_hash` hashes the transcript so far followed by the given message.
 pub(crate) fn confirm_server_hello(
     hkdf: &dyn Hkdf,
     inner_random: &[u8; 32],
     message: &[u8],
-    transcript_hash: impl FnOnce(&[u8]) -> Output,
+    transcript_hash: &mut dyn FnMut(&[u8]) -> Output,
 ) -> Option<Vec<u8>> {
     let range = wire::server_hello_confirmation_range(message)?;
     let mut edited = message.to_vec();
@@ -92,7 +92,7 @@ pub(crate) fn confirm_hello_retry_request(
     hkdf: &dyn Hkdf,
     inner_random: &[u8; 32],
     message: &[u8],
-    transcript_hash: impl FnOnce(&[u8]) -> Output,
+    transcript_hash: &mut dyn FnMut(&[u8]) -> Output,
 ) -> Option<Vec<u8>> {
     let (mut edited, range) = wire::add_hrr_confirmation_extension(message)?;
     let hash = transcript_hash(&edited);

@@ -10,11 +10,10 @@ use std::sync::Arc;
 use rustls::crypto::hash::Output;
 use rustls::crypto::hpke::{EncapsulatedSecret, HpkeOpener};
 
-use crate::confirm;
 use crate::error::EchError;
 use crate::hello::{ClientHello, EchClientHello, EchOuter};
 use crate::keys::EchKeys;
-use crate::provider::{registry, Plan, Registration, SuiteCrypto};
+use crate::provider::{registry, Plan, Registration};
 use crate::server::ServerShared;
 use crate::suite::{HpkeSuiteId, SymmetricSuite};
 use crate::wire::{self, HandshakeType};
@@ -85,12 +84,9 @@ pub struct EchEngine {
     /// `legacy_record_version` of the ClientHello's first record, reused for what we deliver.
     record_version: [u8; 2],
     status: Option<EchStatus>,
-    /// The handshake messages delivered to rustls so far, as the transcript sees them.
-    transcript: Vec<u8>,
     /// ClientHelloInner.random of the latest ClientHello delivered.
     client_random: [u8; 32],
     accepted: Option<Accepted>,
-    confirm: bool,
     registration: Option<(Arc<Registration>, Vec<Output>)>,
     failed: bool,
 }
@@ -108,10 +104,8 @@ impl EchEngine {
             hello: Vec::new(),
             record_version: [3, 1],
             status: None,
-            transcript: Vec::new(),
             client_random: [0; 32],
             accepted: None,
-            confirm: false,
             registration: None,
             failed: false,
         }
@@ -122,12 +116,11 @@ impl EchEngine {
         self.status.as_ref()
     }
 
-    /// How many bytes the engine holds for this connection: a ClientHello being reassembled,
-    /// partial records, and the ClientHellos it delivered (kept until ServerHello for the
-    /// confirmation). It only grows with bytes that arrived, and is bounded by twice the
+    /// How many bytes the engine holds for this connection: a ClientHello being reassembled
+    /// and partial records. It only grows with bytes that arrived, and is bounded by the
     /// ClientHello bound plus a record in each direction.
     pub fn buffered_len(&self) -> usize {
-        self.in_buf.len() + self.out_buf.len() + self.hello.len() + self.transcript.len()
+        self.in_buf.len() + self.out_buf.len() + self.hello.len()
     }
 
     /// Whether peer bytes now go to rustls unchanged, so a caller may skip [`Self::receive`].
@@ -267,7 +260,6 @@ impl EchEngine {
         if !second {
             self.register(&delivered);
         }
-        self.transcript.extend_from_slice(&delivered);
         self.push_hello(to_rustls, &delivered, rest);
         self.inbound = Inbound::Records;
         Ok(())
@@ -294,7 +286,6 @@ impl EchEngine {
                 // negotiated (RFC 9849 §7.2), so a TLS 1.2 handshake keeps rustls's ServerHello.
                 log::debug!("ECH: bare ClientHelloInner; acting as split-mode backend");
                 self.status = Some(EchStatus::Backend);
-                self.confirm = true;
                 return Ok(None);
             }
             Some(EchClientHello::Outer(outer)) => outer,
@@ -309,7 +300,6 @@ impl EchEngine {
                     outer_server_name: server_name(hello),
                 });
                 self.accepted = Some(accepted);
-                self.confirm = true;
                 Ok(Some(inner))
             }
             None => {
@@ -367,15 +357,9 @@ impl EchEngine {
     }
 
     fn decode_inner(&self, outer: &ClientHello<'_>, encoded: &[u8]) -> Result<Vec<u8>, EchError> {
-        let inner = crate::hello::decode_client_hello_inner(
-            outer,
-            encoded,
-            self.shared.max_client_hello_len,
-        )
-        .map_err(EchError::ClientHello)?;
-        let parsed = ClientHello::parse(&inner).map_err(EchError::ClientHello)?;
-        crate::hello::validate_client_hello_inner(&parsed).map_err(EchError::ClientHello)?;
-        Ok(inner)
+        // Rebuilding also checks ClientHelloInner (RFC 9849 §7.1).
+        crate::hello::decode_client_hello_inner(outer, encoded, self.shared.max_client_hello_len)
+            .map_err(EchError::ClientHello)
     }
 
     /// ClientHello2 after HelloRetryRequest (RFC 9849 §7.1.1): when ClientHello1 was accepted it
@@ -461,55 +445,26 @@ impl EchEngine {
         Ok(())
     }
 
-    /// Patches ServerHello or HelloRetryRequest as the provider wrapper patches the transcript.
+    /// Sends ServerHello or HelloRetryRequest as rustls's transcript holds it: with the
+    /// confirmation the provider wrapper put there, if it made one. Taking the edit from the
+    /// transcript, rather than computing it again, means the wire carries an edit exactly when
+    /// the transcript does.
     fn server_hello(&mut self, message: Vec<u8>) -> Vec<u8> {
-        let hrr = wire::is_hello_retry_request(&message);
-        let crypto = self.suite_crypto(&message);
+        let edited = self
+            .registration
+            .as_ref()
+            .and_then(|(registration, _)| registration.take_edit(&message))
+            .unwrap_or(message);
 
-        let edited = match (self.confirm, crypto) {
-            (true, Some(crypto)) if hrr => self.confirm_hrr(&message, crypto),
-            (true, Some(crypto)) => self.confirm_server_hello(&message, crypto),
-            _ => None,
-        };
-        let edited = edited.unwrap_or(message);
-
-        if hrr {
-            // The transcript restarts with message_hash(ClientHello1) (RFC 8446 §4.4.1).
-            if let Some(crypto) = crypto {
-                let digest = crypto.hash.hash(&self.transcript);
-                self.transcript = wire::message_hash(digest.as_ref());
-            }
-            self.transcript.extend_from_slice(&edited);
+        if wire::is_hello_retry_request(&edited) {
             self.inbound = Inbound::AwaitHello { second: true };
         } else {
             // rustls has answered: nothing more for the engine to do on this connection.
             self.deregister();
-            self.transcript = Vec::new();
             self.inbound = Inbound::Passthrough;
             self.outbound = Outbound::Passthrough;
         }
         edited
-    }
-
-    fn suite_crypto(&self, server_hello: &[u8]) -> Option<SuiteCrypto> {
-        let at = 4 + 2 + 32;
-        let session_id_len = usize::from(*server_hello.get(at)?);
-        let suite = wire::u16_at(server_hello, at + 1 + session_id_len)? as u16;
-        self.shared.suite_crypto(rustls::CipherSuite::from(suite))
-    }
-
-    fn confirm_server_hello(&self, message: &[u8], crypto: SuiteCrypto) -> Option<Vec<u8>> {
-        confirm::confirm_server_hello(crypto.hkdf, &self.client_random, message, |m| {
-            hash_concat(crypto, &self.transcript, m)
-        })
-    }
-
-    fn confirm_hrr(&self, message: &[u8], crypto: SuiteCrypto) -> Option<Vec<u8>> {
-        // The HelloRetryRequest transcript replaces ClientHello1 by message_hash (RFC 8446 §4.4.1).
-        let synthetic = wire::message_hash(crypto.hash.hash(&self.transcript).as_ref());
-        confirm::confirm_hello_retry_request(crypto.hkdf, &self.client_random, message, |m| {
-            hash_concat(crypto, &synthetic, m)
-        })
     }
 }
 
@@ -527,13 +482,6 @@ impl core::fmt::Debug for EchEngine {
             .field("status", &self.status)
             .finish_non_exhaustive()
     }
-}
-
-fn hash_concat(crypto: SuiteCrypto, first: &[u8], second: &[u8]) -> Output {
-    let mut ctx = crypto.hash.start();
-    ctx.update(first);
-    ctx.update(second);
-    ctx.finish()
 }
 
 /// The content type and length of the whole record at the start of `bytes`, if it has arrived.

@@ -58,6 +58,16 @@ pub(crate) struct Registration {
     server_hello: AtomicBool,
     hello_retry_request: AtomicBool,
     encrypted_extensions: AtomicBool,
+    /// The latest ServerHello or HelloRetryRequest edited in the transcript, for the engine to
+    /// send in place of what rustls writes.
+    posted: Mutex<Option<PostedEdit>>,
+}
+
+/// A plaintext handshake message as rustls made it, and as the transcript holds it.
+#[derive(Debug)]
+struct PostedEdit {
+    original: Vec<u8>,
+    edited: Vec<u8>,
 }
 
 impl Registration {
@@ -68,11 +78,36 @@ impl Registration {
             server_hello: AtomicBool::new(false),
             hello_retry_request: AtomicBool::new(false),
             encrypted_extensions: AtomicBool::new(false),
+            posted: Mutex::new(None),
         })
     }
 
     fn claim(&self, which: &AtomicBool) -> bool {
         !which.swap(true, Ordering::AcqRel)
+    }
+
+    fn post(&self, original: Vec<u8>, edited: Vec<u8>) {
+        *self.lock_posted() = Some(PostedEdit { original, edited });
+    }
+
+    /// The edited form of `original`, if the transcript holds one: the message to put on the
+    /// wire instead. Taken once.
+    pub(crate) fn take_edit(&self, original: &[u8]) -> Option<Vec<u8>> {
+        let mut posted = self.lock_posted();
+        match posted.take() {
+            Some(edit) if edit.original == original => Some(edit.edited),
+            other => {
+                *posted = other;
+                None
+            }
+        }
+    }
+
+    fn lock_posted(&self) -> std::sync::MutexGuard<'_, Option<PostedEdit>> {
+        // The slot holds plain bytes: a panic elsewhere cannot leave it inconsistent.
+        self.posted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -461,31 +496,24 @@ impl EchContext {
 
         let (edited, done) = match (&registration.plan, message.first().copied()) {
             (Plan::Confirm, Some(t)) if t == HandshakeType::ServerHello as u8 => {
-                if wire::is_hello_retry_request(&message) {
-                    let edited = client_random
-                        .filter(|_| registration.claim(&registration.hello_retry_request))
-                        .and_then(|random| {
-                            confirm::confirm_hello_retry_request(
-                                self.crypto.hkdf,
-                                &random,
-                                &message,
-                                |m| self.hash_with(m),
-                            )
-                        });
-                    (edited, false)
+                let hrr = wire::is_hello_retry_request(&message);
+                let (slot, confirm): (_, ConfirmFn) = if hrr {
+                    (
+                        &registration.hello_retry_request,
+                        confirm::confirm_hello_retry_request,
+                    )
                 } else {
-                    let edited = client_random
-                        .filter(|_| registration.claim(&registration.server_hello))
+                    (&registration.server_hello, confirm::confirm_server_hello)
+                };
+                let edited =
+                    client_random
+                        .filter(|_| registration.claim(slot))
                         .and_then(|random| {
-                            confirm::confirm_server_hello(
-                                self.crypto.hkdf,
-                                &random,
-                                &message,
-                                |m| self.hash_with(m),
-                            )
+                            confirm(self.crypto.hkdf, &random, &message, &mut |m| {
+                                self.hash_with(m)
+                            })
                         });
-                    (edited, true)
-                }
+                (edited, !hrr)
             }
             (
                 Plan::Reject {
@@ -496,20 +524,30 @@ impl EchContext {
             ) if t == HandshakeType::EncryptedExtensions as u8 => {
                 let edited = wire::add_retry_configs(&message, retry_configs, *room)
                     .filter(|_| registration.claim(&registration.encrypted_extensions));
-                if let Some(edited) = &edited {
-                    PENDING_EE.with(|pending| {
-                        *pending.borrow_mut() = Some(PendingEncryptedExtensions {
-                            original: message.clone(),
-                            edited: edited.clone(),
-                        })
-                    });
-                }
                 (edited, true)
             }
             _ => (None, false),
         };
 
-        self.inner.update(edited.as_deref().unwrap_or(&message));
+        match edited {
+            Some(edited) => {
+                self.inner.update(&edited);
+                if message.first() == Some(&(HandshakeType::EncryptedExtensions as u8)) {
+                    // Encrypted within this rustls call, by this thread (see `PENDING_EE`).
+                    PENDING_EE.with(|pending| {
+                        *pending.borrow_mut() = Some(PendingEncryptedExtensions {
+                            original: message,
+                            edited,
+                        })
+                    });
+                } else {
+                    // ServerHello and HelloRetryRequest leave in plaintext: the engine sends
+                    // this edit.
+                    registration.post(message, edited);
+                }
+            }
+            None => self.inner.update(&message),
+        }
         if done {
             self.state = State::Passthrough;
         }
@@ -534,6 +572,10 @@ impl EchContext {
         ctx
     }
 }
+
+/// `confirm::confirm_server_hello` or `confirm::confirm_hello_retry_request`.
+type ConfirmFn =
+    fn(&dyn Hkdf, &[u8; 32], &[u8], &mut dyn FnMut(&[u8]) -> Output) -> Option<Vec<u8>>;
 
 fn wants_edit(plan: &Plan, typ: u8) -> bool {
     match plan {

@@ -5,12 +5,12 @@ use std::sync::{Arc, RwLock};
 
 use rustls::crypto::hash::{HashAlgorithm, Output};
 use rustls::crypto::CryptoProvider;
-use rustls::{CipherSuite, ServerConfig, SupportedCipherSuite, Tls13CipherSuite};
+use rustls::{ServerConfig, SupportedCipherSuite, Tls13CipherSuite};
 
 use crate::engine::EchEngine;
 use crate::hpke::HpkeBackend;
 use crate::keys::EchKeyStore;
-use crate::provider::{self, SuiteCrypto};
+use crate::provider;
 use crate::wire;
 
 /// The default bound on a ClientHello's size, header included.
@@ -169,14 +169,6 @@ impl ServerShared {
             }
         }
         digests
-    }
-
-    pub(crate) fn suite_crypto(&self, suite: CipherSuite) -> Option<SuiteCrypto> {
-        let suites = self.suites.read().unwrap_or_else(|p| p.into_inner());
-        suites
-            .iter()
-            .find(|s| s.common.suite == suite)
-            .map(|s| SuiteCrypto::of(s))
     }
 }
 

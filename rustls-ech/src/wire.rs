@@ -153,10 +153,3 @@ pub(crate) fn alert_record(description: rustls::AlertDescription) -> [u8; 7] {
         u8::from(description),
     ]
 }
-
-/// `message_hash` (RFC 8446 §4.4.1): the synthetic message that replaces ClientHello1.
-pub(crate) fn message_hash(digest: &[u8]) -> Vec<u8> {
-    let mut message = vec![HandshakeType::MessageHash as u8, 0, 0, digest.len() as u8];
-    message.extend_from_slice(digest);
-    message
-}

@@ -217,25 +217,55 @@ fn check_extensions(bytes: &[u8], block: &Range<usize>) -> Result<(), HelloError
     Ok(())
 }
 
-/// A set of extension types: one bit per possible `ExtensionType`, so duplicate detection is
-/// linear in the number of extensions and needs no allocation.
-pub(super) struct TypeSet([u64; 1024]);
+/// A set of extension types, for duplicate detection with no allocation in the common case.
+///
+/// Real ClientHellos carry a few dozen extensions at most: those are kept inline and searched
+/// linearly. A hello with more spills to one bit per possible `ExtensionType`, so a hostile
+/// hello with thousands of extensions stays linear.
+pub(super) struct TypeSet {
+    inline: [u16; INLINE_TYPES],
+    len: usize,
+    bits: Option<Box<[u64]>>,
+}
+
+const INLINE_TYPES: usize = 48;
 
 impl TypeSet {
     pub(super) fn new() -> Self {
-        Self([0; 1024])
+        Self {
+            inline: [0; INLINE_TYPES],
+            len: 0,
+            bits: None,
+        }
     }
 
     /// Adds `ext_type`; false if it was already present.
     pub(super) fn insert(&mut self, ext_type: u16) -> bool {
-        let bit = 1u64 << (ext_type & 63);
-        match self.0.get_mut(usize::from(ext_type >> 6)) {
-            Some(word) => {
-                let fresh = *word & bit == 0;
-                *word |= bit;
-                fresh
-            }
-            None => false,
+        if let Some(bits) = &mut self.bits {
+            return insert_bit(bits, ext_type);
         }
+        if self.inline[..self.len].contains(&ext_type) {
+            return false;
+        }
+        if self.len < INLINE_TYPES {
+            self.inline[self.len] = ext_type;
+            self.len += 1;
+            return true;
+        }
+        let mut bits = vec![0u64; 1 << 10].into_boxed_slice();
+        for known in &self.inline {
+            insert_bit(&mut bits, *known);
+        }
+        let fresh = insert_bit(&mut bits, ext_type);
+        self.bits = Some(bits);
+        fresh
     }
+}
+
+fn insert_bit(bits: &mut [u64], ext_type: u16) -> bool {
+    let word = &mut bits[usize::from(ext_type >> 6)];
+    let bit = 1u64 << (ext_type & 63);
+    let fresh = *word & bit == 0;
+    *word |= bit;
+    fresh
 }

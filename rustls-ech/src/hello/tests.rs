@@ -890,3 +890,33 @@ fn maps_each_error_to_its_alert() {
         assert!(!error.to_string().is_empty());
     }
 }
+
+#[test]
+fn finds_duplicate_extensions_among_many() {
+    // Few extensions are checked inline, many in a bit set: a duplicate is found either way,
+    // wherever it falls, and distinct types are never taken for duplicates.
+    for count in [1u16, 2, 47, 48, 49, 50, 200, 3000] {
+        let distinct = (0..count).fold(ClientHelloBuilder::default(), |builder, i| {
+            builder.extension(0x1000 + i * 7, vec![])
+        });
+        assert!(
+            ClientHello::parse(&distinct.message()).is_ok(),
+            "{count} distinct"
+        );
+
+        for repeated in [0, count / 2, count - 1] {
+            let ext_type = 0x1000 + repeated * 7;
+            let message = (0..count)
+                .fold(ClientHelloBuilder::default(), |builder, i| {
+                    builder.extension(0x1000 + i * 7, vec![])
+                })
+                .extension(ext_type, vec![])
+                .message();
+            assert_eq!(
+                ClientHello::parse(&message).unwrap_err(),
+                HelloError::DuplicateExtension(ext_type),
+                "{count} extensions, repeating number {repeated}"
+            );
+        }
+    }
+}
