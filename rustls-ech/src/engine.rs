@@ -164,7 +164,16 @@ impl EchEngine {
 
     fn process_inbound(&mut self, to_rustls: &mut Vec<u8>) -> Result<(), EchError> {
         let mut at = 0;
-        while let Some((typ, len)) = record_header(&self.in_buf[at..])? {
+        while let Some(&typ) = self.in_buf.get(at) {
+            // Judged from the content type alone, before the rest of the header, as rustls
+            // judges it: a record that is not ours goes to rustls, which alerts as it would.
+            if !self.wants_record(typ) {
+                self.yield_to_rustls(to_rustls);
+                break;
+            }
+            let Some(len) = record_len(&self.in_buf[at..])? else {
+                break;
+            };
             let record = at..at + wire::RECORD_HEADER_LEN + len;
             let fragment = record.start + wire::RECORD_HEADER_LEN..record.end;
 
@@ -181,19 +190,7 @@ impl EchEngine {
                         self.handle_hello(message, &rest, second, to_rustls)?;
                     }
                 }
-                Inbound::AwaitHello { second: false } => {
-                    // Not a handshake record first: not ours to judge. rustls will alert, after
-                    // seeing whatever part of a ClientHello came before, as it arrived.
-                    if !self.hello.is_empty() {
-                        let partial = core::mem::take(&mut self.hello);
-                        wire::push_handshake_records(to_rustls, self.record_version, &partial);
-                    }
-                    self.inbound = Inbound::Passthrough;
-                    self.outbound = Outbound::Passthrough;
-                    self.status = Some(EchStatus::NotOffered);
-                    break;
-                }
-                Inbound::AwaitHello { second: true } | Inbound::Records => {
+                Inbound::AwaitHello { .. } | Inbound::Records => {
                     to_rustls.extend_from_slice(&self.in_buf[record.clone()]);
                     at = record.end;
                 }
@@ -208,6 +205,30 @@ impl EchEngine {
             to_rustls.append(&mut self.in_buf);
         }
         Ok(())
+    }
+
+    /// Whether the engine handles a record of content type `typ` now: the first record must be
+    /// a handshake record, and later ones of a type TLS 1.3 defines.
+    fn wants_record(&self, typ: u8) -> bool {
+        match self.inbound {
+            Inbound::AwaitHello { second: false } => typ == wire::CONTENT_HANDSHAKE,
+            Inbound::AwaitHello { second: true } | Inbound::Records => {
+                (wire::CONTENT_CHANGE_CIPHER_SPEC..=wire::CONTENT_APPLICATION_DATA).contains(&typ)
+            }
+            Inbound::Passthrough => false,
+        }
+    }
+
+    /// Leaves the rest of the connection to rustls, which will alert on what it is given.
+    /// Whatever part of a ClientHello came first reaches it as it arrived.
+    fn yield_to_rustls(&mut self, to_rustls: &mut Vec<u8>) {
+        if !self.hello.is_empty() {
+            let partial = core::mem::take(&mut self.hello);
+            wire::push_handshake_records(to_rustls, self.record_version, &partial);
+        }
+        self.inbound = Inbound::Passthrough;
+        self.outbound = Outbound::Passthrough;
+        self.status.get_or_insert(EchStatus::NotOffered);
     }
 
     /// The length of the handshake message in `self.hello` once it is complete.
@@ -412,7 +433,8 @@ impl EchEngine {
         self.out_buf.extend_from_slice(data);
 
         let mut at = 0;
-        while let Some((typ, len)) = record_header(&self.out_buf[at..])? {
+        while let Some(len) = record_len(&self.out_buf[at..])? {
+            let typ = self.out_buf[at];
             let record = at..at + wire::RECORD_HEADER_LEN + len;
             let fragment = &self.out_buf[record.start + wire::RECORD_HEADER_LEN..record.end];
             // rustls sends a TLS 1.3 ServerHello alone in its record; a TLS 1.2 one may share
@@ -484,8 +506,8 @@ impl core::fmt::Debug for EchEngine {
     }
 }
 
-/// The content type and length of the whole record at the start of `bytes`, if it has arrived.
-fn record_header(bytes: &[u8]) -> Result<Option<(u8, usize)>, EchError> {
+/// The fragment length of the whole record at the start of `bytes`, if it has arrived.
+fn record_len(bytes: &[u8]) -> Result<Option<usize>, EchError> {
     if bytes.len() < wire::RECORD_HEADER_LEN {
         return Ok(None);
     }
@@ -494,7 +516,7 @@ fn record_header(bytes: &[u8]) -> Result<Option<(u8, usize)>, EchError> {
     if len > wire::MAX_FRAGMENT_LEN + 256 {
         return Err(EchError::RecordOverflow);
     }
-    Ok((bytes.len() >= wire::RECORD_HEADER_LEN + len).then_some((bytes[0], len)))
+    Ok((bytes.len() >= wire::RECORD_HEADER_LEN + len).then_some(len))
 }
 
 /// The `host_name` of a ClientHello's `server_name` extension (RFC 6066 §3), if well formed.

@@ -14,8 +14,10 @@ pub(crate) enum HandshakeType {
 }
 
 /// TLS record content types (RFC 8446 §5.1).
+pub(crate) const CONTENT_CHANGE_CIPHER_SPEC: u8 = 20;
 pub(crate) const CONTENT_ALERT: u8 = 21;
 pub(crate) const CONTENT_HANDSHAKE: u8 = 22;
+pub(crate) const CONTENT_APPLICATION_DATA: u8 = 23;
 
 /// A record header's size.
 pub(crate) const RECORD_HEADER_LEN: usize = 5;

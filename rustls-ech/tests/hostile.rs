@@ -775,6 +775,19 @@ fn leaves_a_first_record_that_is_not_handshake_to_rustls() {
 }
 
 #[test]
+fn leaves_garbage_before_the_client_hello_to_rustls() {
+    // "blah" in front of the ClientHello reads as a record of an unknown type whose length is
+    // far over the limit: rustls judges the type first, and so must the engine.
+    let setup = Setup::new();
+    let outcome = setup.run(&|bytes| bytes.splice(0..0, *b"blah").for_each(drop));
+    assert!(outcome.engine_alerts.is_empty());
+    assert_eq!(outcome.engine.status(), Some(&EchStatus::NotOffered));
+    let result = outcome.result.unwrap_err();
+    assert!(result.starts_with("server: "), "{result}");
+    assert!(!result.contains("oversized"), "{result}");
+}
+
+#[test]
 fn rejects_ech_it_cannot_open_and_answers_client_hello_outer() {
     let rows: [(&str, OuterEdit); 4] = [
         ("tampered payload", |hello| {
