@@ -1,0 +1,3 @@
+module rustls-ech/bench/go
+
+go 1.25
