@@ -84,13 +84,10 @@ pub async fn connect(server: Server) -> Result<Pair, BoxError> {
         Some(ech) => ech.wrap(tls),
         None => tls,
     };
-    let mut config = ServerConfig::builder_with_provider(Arc::new(tls))
+    let config = ServerConfig::builder_with_provider(Arc::new(tls))
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_no_client_auth()
         .with_cert_resolver(resolver);
-    if let Some(ech) = &ech {
-        ech.configure(&mut config);
-    }
     let config = Arc::new(config);
 
     let client_config = Arc::new(client_config(&pki().ca, client_ech, false)?);

@@ -273,12 +273,11 @@ impl Fixture {
         } else {
             (None, tls)
         };
-        let mut server = ServerConfig::builder_with_provider(Arc::new(tls))
+        let server = ServerConfig::builder_with_provider(Arc::new(tls))
             .with_protocol_versions(&[&rustls::version::TLS13])?
             .with_no_client_auth()
             .with_cert_resolver(resolver);
         if let Some(ech) = &ech {
-            ech.configure(&mut server);
             ech.check_config(&server)?;
         }
 

@@ -122,7 +122,6 @@ pub fn build(opts: &Options, shared: &Shared) -> Result<Server, FlagError> {
     }
 
     if let Some(ech) = &ech {
-        ech.configure(&mut config);
         if versions.contains(&&rustls::version::TLS13) {
             ech.check_config(&config)
                 .map_err(|e| FlagError::Invalid(format!("ECH config: {e}")))?;

@@ -99,7 +99,6 @@ async fn run(args: Args) -> Result<(), BoxError> {
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(resolver));
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    ech.configure(&mut config);
     let acceptor = ech.acceptor(Arc::new(config))?;
 
     let listener = TcpListener::bind(args.listen).await?;

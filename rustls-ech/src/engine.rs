@@ -3,7 +3,9 @@
 //! Inbound, it reassembles the first ClientHello, opens ClientHelloOuter (RFC 9849 §7.1) and
 //! hands rustls ClientHelloInner in its place. Outbound, it patches rustls's ServerHello or
 //! HelloRetryRequest with the acceptance confirmation (§7.2, §7.2.1). Once rustls has sent its
-//! ServerHello the engine has nothing left to do, and both directions pass straight through.
+//! ServerHello the engine has nothing left to do, and both directions pass straight through;
+//! when ECH was rejected, outbound bytes pass straight through one record later, after the
+//! record carrying `retry_configs`.
 
 use std::sync::Arc;
 
@@ -54,6 +56,9 @@ enum Inbound {
 enum Outbound {
     /// Watching rustls's records for ServerHello or HelloRetryRequest.
     Records,
+    /// ECH rejected: watching for the first encrypted record, whose header may need the length
+    /// of the record it really begins with (see [`Registration::take_split`]).
+    FirstEncrypted,
     /// Bytes pass straight through.
     Passthrough,
 }
@@ -87,7 +92,9 @@ pub struct EchEngine {
     /// ClientHelloInner.random of the latest ClientHello delivered.
     client_random: [u8; 32],
     accepted: Option<Accepted>,
-    registration: Option<(Arc<Registration>, Vec<Output>)>,
+    registration: Option<Arc<Registration>>,
+    /// The digests under which `registration` is in the registry, until rustls has read them.
+    registered: Vec<Output>,
     failed: bool,
 }
 
@@ -107,6 +114,7 @@ impl EchEngine {
             client_random: [0; 32],
             accepted: None,
             registration: None,
+            registered: Vec::new(),
             failed: false,
         }
     }
@@ -407,19 +415,21 @@ impl EchEngine {
             Some(EchStatus::Accepted { .. } | EchStatus::Backend) => Plan::Confirm,
             Some(EchStatus::Rejected) => Plan::Reject {
                 retry_configs: self.keys.retry_configs_shared(),
-                room: self.shared.record_room,
             },
             _ => return,
         };
         let digests = self.shared.digests(delivered);
         let registration = Registration::new(plan, self.client_random);
         registry::insert(&digests, &registration);
-        self.registration = Some((registration, digests));
+        self.registration = Some(registration);
+        self.registered = digests;
     }
 
+    /// Removes this connection's entries from the registry; the engine keeps its registration.
     fn deregister(&mut self) {
-        if let Some((registration, digests)) = self.registration.take() {
-            registry::remove(&digests, &registration);
+        let digests = core::mem::take(&mut self.registered);
+        if let Some(registration) = &self.registration {
+            registry::remove(&digests, registration);
         }
     }
 
@@ -433,7 +443,20 @@ impl EchEngine {
         self.out_buf.extend_from_slice(data);
 
         let mut at = 0;
-        while let Some(len) = record_len(&self.out_buf[at..])? {
+        loop {
+            if matches!(self.outbound, Outbound::FirstEncrypted) {
+                if self.out_buf.len() < at + wire::RECORD_HEADER_LEN {
+                    break;
+                }
+                if self.out_buf[at] == wire::CONTENT_APPLICATION_DATA {
+                    self.fix_split_record(at);
+                    self.outbound = Outbound::Passthrough;
+                    break;
+                }
+            }
+            let Some(len) = record_len(&self.out_buf[at..])? else {
+                break;
+            };
             let typ = self.out_buf[at];
             let record = at..at + wire::RECORD_HEADER_LEN + len;
             let fragment = &self.out_buf[record.start + wire::RECORD_HEADER_LEN..record.end];
@@ -467,6 +490,15 @@ impl EchEngine {
         Ok(())
     }
 
+    /// Puts the first encrypted record's own length in its header, if the provider wrapper
+    /// sealed two records under it.
+    fn fix_split_record(&mut self, at: usize) {
+        let split = self.registration.take().and_then(|r| r.take_split());
+        if let Some(len) = split.and_then(|len| u16::try_from(len).ok()) {
+            self.out_buf[at + 3..at + wire::RECORD_HEADER_LEN].copy_from_slice(&len.to_be_bytes());
+        }
+    }
+
     /// Sends ServerHello or HelloRetryRequest as rustls's transcript holds it: with the
     /// confirmation the provider wrapper put there, if it made one. Taking the edit from the
     /// transcript, rather than computing it again, means the wire carries an edit exactly when
@@ -475,16 +507,26 @@ impl EchEngine {
         let edited = self
             .registration
             .as_ref()
-            .and_then(|(registration, _)| registration.take_edit(&message))
+            .and_then(|registration| registration.take_edit(&message))
             .unwrap_or(message);
 
         if wire::is_hello_retry_request(&edited) {
             self.inbound = Inbound::AwaitHello { second: true };
         } else {
-            // rustls has answered: nothing more for the engine to do on this connection.
+            // rustls has answered: nothing more for the engine to do on this connection, but
+            // for the record that may carry retry configs.
             self.deregister();
             self.inbound = Inbound::Passthrough;
-            self.outbound = Outbound::Passthrough;
+            let plan = self.registration.as_ref().map(|r| &r.plan);
+            self.outbound = match plan {
+                Some(Plan::Reject { .. }) if wire::server_hello_selects_tls13(&edited) => {
+                    Outbound::FirstEncrypted
+                }
+                _ => {
+                    self.registration = None;
+                    Outbound::Passthrough
+                }
+            };
         }
         edited
     }

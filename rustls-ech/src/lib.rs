@@ -37,14 +37,13 @@
 //! // An ordinary rustls ServerConfig, on the wrapped provider.
 //! let cert = rcgen::generate_simple_self_signed(["secret.example".to_string()])?;
 //! let provider = Arc::new(ech.wrap(rustls::crypto::aws_lc_rs::default_provider()));
-//! let mut server_config = rustls::ServerConfig::builder_with_provider(provider)
+//! let server_config = rustls::ServerConfig::builder_with_provider(provider)
 //!     .with_safe_default_protocol_versions()?
 //!     .with_no_client_auth()
 //!     .with_single_cert(
 //!         vec![cert.cert.der().clone()],
 //!         PrivateKeyDer::try_from(cert.signing_key.serialize_der())?,
 //!     )?;
-//! ech.configure(&mut server_config);
 //! ech.check_config(&server_config)?;
 //!
 //! // rustls's ECH client, trusting the test certificate.
@@ -109,7 +108,7 @@ mod wire;
 pub use engine::{EchEngine, EchStatus};
 pub use error::{ClientHelloError, EchError};
 pub use keys::{EchKey, EchKeyReloader, EchKeyStore, EchKeys};
-pub use server::{EchServer, ServerConfigError, DEFAULT_MAX_CLIENT_HELLO_LEN, DEFAULT_RECORD_ROOM};
+pub use server::{EchServer, ServerConfigError, DEFAULT_MAX_CLIENT_HELLO_LEN};
 pub use stream::EchStream;
 #[cfg(feature = "tokio")]
 pub use tokio::{EchAcceptor, EchIo, DEFAULT_CLIENT_HELLO_TIMEOUT};

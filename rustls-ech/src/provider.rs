@@ -14,12 +14,12 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rustls::crypto::cipher::{
     AeadKey, Iv, MessageDecrypter, MessageEncrypter, OutboundChunks, OutboundOpaqueMessage,
-    OutboundPlainMessage, Tls13AeadAlgorithm, UnsupportedOperationError,
+    OutboundPlainMessage, PrefixedPayload, Tls13AeadAlgorithm, UnsupportedOperationError,
 };
 use rustls::crypto::hash::{Context, Hash, HashAlgorithm, Output};
 use rustls::crypto::tls13::Hkdf;
@@ -39,8 +39,6 @@ pub(crate) enum Plan {
     Reject {
         /// The encoded ECHConfigList, fixed for the connection.
         retry_configs: Arc<[u8]>,
-        /// How many bytes EncryptedExtensions may grow without overflowing a record.
-        room: usize,
     },
 }
 
@@ -58,6 +56,10 @@ pub(crate) struct Registration {
     server_hello: AtomicBool,
     hello_retry_request: AtomicBool,
     encrypted_extensions: AtomicBool,
+    /// When EncryptedExtensions grew its first record past 2^14 bytes, the encrypter sent two
+    /// records where rustls made one, under one record header: the length the first of them
+    /// really has, for the engine to put in that header (0: nothing to fix).
+    split_record_len: AtomicUsize,
     /// The latest ServerHello or HelloRetryRequest edited in the transcript, for the engine to
     /// send in place of what rustls writes.
     posted: Mutex<Option<PostedEdit>>,
@@ -78,6 +80,7 @@ impl Registration {
             server_hello: AtomicBool::new(false),
             hello_retry_request: AtomicBool::new(false),
             encrypted_extensions: AtomicBool::new(false),
+            split_record_len: AtomicUsize::new(0),
             posted: Mutex::new(None),
         })
     }
@@ -100,6 +103,20 @@ impl Registration {
                 *posted = other;
                 None
             }
+        }
+    }
+
+    fn post_split(&self, first_record_len: usize) {
+        self.split_record_len
+            .store(first_record_len, Ordering::Release);
+    }
+
+    /// The true length of the first encrypted record, if the encrypter split it in two (see
+    /// [`EchEncrypter`]). Taken once.
+    pub(crate) fn take_split(&self) -> Option<usize> {
+        match self.split_record_len.swap(0, Ordering::AcqRel) {
+            0 => None,
+            len => Some(len),
         }
     }
 
@@ -172,6 +189,7 @@ thread_local! {
 struct PendingEncryptedExtensions {
     original: Vec<u8>,
     edited: Vec<u8>,
+    registration: Arc<Registration>,
 }
 
 /// A suite's hash and HKDF, as the confirmation computation needs them.
@@ -515,14 +533,10 @@ impl EchContext {
                         });
                 (edited, !hrr)
             }
-            (
-                Plan::Reject {
-                    retry_configs,
-                    room,
-                },
-                Some(t),
-            ) if t == HandshakeType::EncryptedExtensions as u8 => {
-                let edited = wire::add_retry_configs(&message, retry_configs, *room)
+            (Plan::Reject { retry_configs }, Some(t))
+                if t == HandshakeType::EncryptedExtensions as u8 =>
+            {
+                let edited = wire::add_retry_configs(&message, retry_configs)
                     .filter(|_| registration.claim(&registration.encrypted_extensions));
                 (edited, true)
             }
@@ -538,6 +552,7 @@ impl EchContext {
                         *pending.borrow_mut() = Some(PendingEncryptedExtensions {
                             original: message,
                             edited,
+                            registration,
                         })
                     });
                 } else {
@@ -619,6 +634,7 @@ impl Tls13AeadAlgorithm for WrappedAead {
         Box::new(EchEncrypter {
             inner: self.base.encrypter(key, iv),
             first: true,
+            extra_records: 0,
         })
     }
 
@@ -644,9 +660,58 @@ impl Tls13AeadAlgorithm for WrappedAead {
 }
 
 /// Applies a pending EncryptedExtensions edit to the first record it encrypts.
+///
+/// The edit makes that record's plaintext longer. When it would pass 2^14 bytes (RFC 8446
+/// §5.1), the encrypter seals the plaintext as two records and returns them as one message
+/// whose header rustls will write with their joint length; the engine, still watching the
+/// server's records, puts the first record's own length back (see
+/// [`Registration::take_split`]). The second record took a sequence number rustls did not
+/// count, so every later record of this key is sealed one further on. This way no record of
+/// the connection has to be kept short to leave room for `retry_configs`.
 struct EchEncrypter {
     inner: Box<dyn MessageEncrypter>,
     first: bool,
+    /// Records sealed beyond those rustls asked for, added to rustls's sequence numbers.
+    extra_records: u64,
+}
+
+impl EchEncrypter {
+    /// Seals `plaintext` (handshake content longer than one record) as consecutive records.
+    fn encrypt_split(
+        &mut self,
+        plaintext: &[u8],
+        version: rustls::ProtocolVersion,
+        seq: u64,
+        registration: &Registration,
+    ) -> Result<OutboundOpaqueMessage, rustls::Error> {
+        let mut chunks = plaintext.chunks(wire::MAX_FRAGMENT_LEN);
+        let mut seal = |chunk: &[u8], seq: u64| {
+            self.inner.encrypt(
+                OutboundPlainMessage {
+                    typ: ContentType::Handshake,
+                    version,
+                    payload: OutboundChunks::Single(chunk),
+                },
+                seq,
+            )
+        };
+        let first = seal(chunks.next().unwrap_or_default(), seq)?;
+        let first_len = first.payload.as_ref().len();
+        let mut joined = PrefixedPayload::with_capacity(
+            first_len + wire::RECORD_HEADER_LEN + plaintext.len() + 256,
+        );
+        joined.extend_from_slice(first.payload.as_ref());
+        let mut extra = 0;
+        for chunk in chunks {
+            extra += 1;
+            joined.extend_from_slice(&seal(chunk, seq + extra)?.encode());
+        }
+
+        self.extra_records = extra;
+        registration.post_split(first_len);
+        log::trace!("ECH: retry_configs split EncryptedExtensions' record in two");
+        Ok(OutboundOpaqueMessage::new(first.typ, first.version, joined))
+    }
 }
 
 impl MessageEncrypter for EchEncrypter {
@@ -656,7 +721,7 @@ impl MessageEncrypter for EchEncrypter {
         seq: u64,
     ) -> Result<OutboundOpaqueMessage, rustls::Error> {
         if !self.first {
-            return self.inner.encrypt(msg, seq);
+            return self.inner.encrypt(msg, seq + self.extra_records);
         }
         self.first = false;
 
@@ -670,6 +735,9 @@ impl MessageEncrypter for EchEncrypter {
 
         let mut edited = pending.edited;
         edited.extend_from_slice(&plaintext[pending.original.len()..]);
+        if edited.len() > wire::MAX_FRAGMENT_LEN {
+            return self.encrypt_split(&edited, msg.version, seq, &pending.registration);
+        }
         self.inner.encrypt(
             OutboundPlainMessage {
                 typ: msg.typ,

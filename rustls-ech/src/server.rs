@@ -11,15 +11,11 @@ use crate::engine::EchEngine;
 use crate::hpke::HpkeBackend;
 use crate::keys::EchKeyStore;
 use crate::provider;
-use crate::wire;
 
 /// The default bound on a ClientHello's size, header included.
 ///
 /// Real ClientHellos, post-quantum key shares and ECH included, stay far below it.
 pub const DEFAULT_MAX_CLIENT_HELLO_LEN: usize = 32 * 1024;
-
-/// The default number of bytes kept free in each record for `retry_configs`.
-pub const DEFAULT_RECORD_ROOM: usize = 1024;
 
 /// Server-side ECH for rustls: holds the keys and makes the pieces a server needs.
 ///
@@ -39,7 +35,6 @@ pub(crate) struct ServerShared {
     pub(crate) keys: EchKeyStore,
     pub(crate) hpke: HpkeBackend,
     pub(crate) max_client_hello_len: usize,
-    pub(crate) record_room: usize,
     /// The base TLS 1.3 suites of every provider this server wrapped.
     suites: RwLock<Vec<&'static Tls13CipherSuite>>,
 }
@@ -57,7 +52,6 @@ impl EchServer {
                 keys: keys.into(),
                 hpke,
                 max_client_hello_len: DEFAULT_MAX_CLIENT_HELLO_LEN,
-                record_room: DEFAULT_RECORD_ROOM,
                 suites: RwLock::new(Vec::new()),
             }),
         }
@@ -88,23 +82,13 @@ impl EchServer {
         provider::wrap_provider(provider)
     }
 
-    /// The largest [`ServerConfig::max_fragment_size`] that leaves room for retry configs.
-    pub fn max_fragment_size(&self) -> usize {
-        wire::MAX_FRAGMENT_LEN - self.shared.record_room + wire::RECORD_HEADER_LEN
-    }
-
-    /// Sets `config.max_fragment_size` so records leave room for retry configs, unless it is
-    /// already small enough.
-    pub fn configure(&self, config: &mut ServerConfig) {
-        let max = self.max_fragment_size();
-        if config.max_fragment_size.is_none_or(|size| size > max) {
-            config.max_fragment_size = Some(max);
-        }
-    }
-
     /// Checks that `config` can carry ECH through this server's engines: its provider came
-    /// from [`EchServer::wrap`], it allows TLS 1.3, and its records leave room for retry
-    /// configs ([`EchServer::configure`] sets that).
+    /// from [`EchServer::wrap`] and it allows TLS 1.3.
+    ///
+    /// Any `max_fragment_size` will do: `retry_configs` need no room kept free in records.
+    /// When they make the record carrying EncryptedExtensions longer than 2^14 bytes, it
+    /// leaves as two records. That record may exceed a `max_fragment_size` below 2^14 by the
+    /// size of the retry configs.
     pub fn check_config(&self, config: &ServerConfig) -> Result<(), ServerConfigError> {
         let tls13: Vec<_> = config
             .crypto_provider()
@@ -121,11 +105,7 @@ impl EchServer {
         if tls13.iter().any(|suite| provider::base_of(suite).is_none()) {
             return Err(ServerConfigError::ProviderNotWrapped);
         }
-        let max = self.max_fragment_size();
-        match config.max_fragment_size {
-            Some(size) if size <= max => Ok(()),
-            configured => Err(ServerConfigError::NoRoomForRetryConfigs { configured, max }),
-        }
+        Ok(())
     }
 
     /// A sans-IO engine for one connection, holding the key set as it is now.
@@ -144,7 +124,6 @@ impl fmt::Debug for EchServer {
         f.debug_struct("EchServer")
             .field("hpke", &self.shared.hpke.name())
             .field("max_client_hello_len", &self.shared.max_client_hello_len)
-            .field("record_room", &self.shared.record_room)
             .finish_non_exhaustive()
     }
 }
@@ -180,13 +159,6 @@ pub enum ServerConfigError {
     ProviderNotWrapped,
     /// The config does not allow TLS 1.3, which ECH requires.
     NoTls13,
-    /// `max_fragment_size` leaves no room for retry configs in EncryptedExtensions' record.
-    NoRoomForRetryConfigs {
-        /// The configured value.
-        configured: Option<usize>,
-        /// The largest value that leaves room.
-        max: usize,
-    },
 }
 
 impl fmt::Display for ServerConfigError {
@@ -198,11 +170,6 @@ impl fmt::Display for ServerConfigError {
             Self::NoTls13 => {
                 f.write_str("the ServerConfig does not allow TLS 1.3, which ECH needs")
             }
-            Self::NoRoomForRetryConfigs { configured, max } => write!(
-                f,
-                "ServerConfig::max_fragment_size is {configured:?}; it must be at most {max} to \
-                 leave room for retry configs (EchServer::configure sets it)"
-            ),
         }
     }
 }

@@ -76,6 +76,26 @@ fn server_hello_extensions_offset(message: &[u8]) -> Option<usize> {
     (at + 2 + extensions_len == message.len()).then_some(at)
 }
 
+/// Whether a complete ServerHello selects TLS 1.3: its `supported_versions` extension holds
+/// 0x0304 (RFC 8446 §4.2.1).
+pub(crate) fn server_hello_selects_tls13(message: &[u8]) -> bool {
+    const EXT_SUPPORTED_VERSIONS: usize = 43;
+    let Some(at) = server_hello_extensions_offset(message) else {
+        return false;
+    };
+    let mut extensions = &message[at + 2..];
+    while let (Some(typ), Some(len)) = (u16_at(extensions, 0), u16_at(extensions, 2)) {
+        let Some(data) = extensions.get(4..4 + len) else {
+            return false;
+        };
+        if typ == EXT_SUPPORTED_VERSIONS {
+            return data == [0x03, 0x04];
+        }
+        extensions = &extensions[4 + len..];
+    }
+    false
+}
+
 /// The HelloRetryRequest with an `encrypted_client_hello` extension of eight zero bytes added,
 /// and the range of those bytes (RFC 9849 §7.2.1).
 pub(crate) fn add_hrr_confirmation_extension(message: &[u8]) -> Option<(Vec<u8>, Range<usize>)> {
@@ -99,24 +119,25 @@ pub(crate) fn add_hrr_confirmation_extension(message: &[u8]) -> Option<(Vec<u8>,
     Some((edited, end - crate::confirm::CONFIRMATION_LEN..end))
 }
 
+/// The largest `retry_configs` this crate sends: the extension it makes must fit in one record,
+/// so that EncryptedExtensions' first record spills over into at most one more (see the
+/// provider wrapper's encrypter).
+pub(crate) const MAX_RETRY_CONFIGS_LEN: usize = MAX_FRAGMENT_LEN - 4;
+
 /// The EncryptedExtensions message with `retry_configs` added (RFC 9849 §7.1), or `None` when
-/// there is nothing to add or it would not fit in `room` bytes.
-pub(crate) fn add_retry_configs(
-    message: &[u8],
-    retry_configs: &[u8],
-    room: usize,
-) -> Option<Vec<u8>> {
+/// there is nothing to add or the list is longer than [`MAX_RETRY_CONFIGS_LEN`].
+pub(crate) fn add_retry_configs(message: &[u8], retry_configs: &[u8]) -> Option<Vec<u8>> {
     if retry_configs.is_empty() || message.len() < 6 || u24(&message[1..4]) != message.len() - 4 {
         return None;
     }
-    let added = 4 + retry_configs.len();
-    if added > room {
+    if retry_configs.len() > MAX_RETRY_CONFIGS_LEN {
         log::warn!(
-            "retry configs ({} bytes) exceed the room reserved in records ({room} bytes); not sent",
+            "retry configs ({} bytes) exceed {MAX_RETRY_CONFIGS_LEN} bytes; not sent",
             retry_configs.len()
         );
         return None;
     }
+    let added = 4 + retry_configs.len();
     let extensions_len = u16_at(message, 4)? + added;
     if extensions_len > usize::from(u16::MAX) || u16_at(message, 4)? + 6 != message.len() {
         return None;

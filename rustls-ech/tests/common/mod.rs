@@ -96,6 +96,9 @@ pub struct ServerOptions {
     pub provider: CryptoProvider,
     pub client_auth: bool,
     pub tls12: bool,
+    /// At least this many bytes of extra certificates (copies of the CA's) in the public name's
+    /// chain: a server flight longer than one record.
+    pub public_chain_padding: usize,
 }
 
 impl Default for ServerOptions {
@@ -104,6 +107,7 @@ impl Default for ServerOptions {
             provider: aws_lc_rs(),
             client_auth: false,
             tls12: true,
+            public_chain_padding: 0,
         }
     }
 }
@@ -116,8 +120,16 @@ pub fn server_config(ech: &EchServer, options: ServerOptions) -> Arc<ServerConfi
             .key_provider
             .load_private_key(key.clone_key())
             .unwrap();
+        let mut chain = vec![cert.clone()];
+        if name == PUBLIC_NAME {
+            let mut padding = 0;
+            while padding < options.public_chain_padding {
+                chain.push(pki().ca.clone());
+                padding += pki().ca.len();
+            }
+        }
         resolver
-            .add(name, CertifiedKey::new(vec![cert.clone()], signing))
+            .add(name, CertifiedKey::new(chain, signing))
             .unwrap();
     }
     let versions: &[&rustls::SupportedProtocolVersion] = if options.tls12 {
@@ -128,7 +140,7 @@ pub fn server_config(ech: &EchServer, options: ServerOptions) -> Arc<ServerConfi
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(versions)
         .unwrap();
-    let mut config = if options.client_auth {
+    let config = if options.client_auth {
         let mut roots = RootCertStore::empty();
         roots.add(pki().ca.clone()).unwrap();
         let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
@@ -145,7 +157,6 @@ pub fn server_config(ech: &EchServer, options: ServerOptions) -> Arc<ServerConfi
             .with_no_client_auth()
             .with_cert_resolver(Arc::new(resolver))
     };
-    ech.configure(&mut config);
     ech.check_config(&config).unwrap();
     Arc::new(config)
 }
@@ -309,9 +320,14 @@ fn deliver_server_output(
     }
     let mut to_peer = Vec::new();
     engine.send(&out, &mut to_peer).unwrap();
+    // A flight longer than the client's buffer is read in parts, processed between them; an
+    // error stays with the client for the caller's `process_new_packets`.
     let mut input = &to_peer[..];
     while !input.is_empty() {
-        if client.read_tls(&mut input).is_err() {
+        if client.read_tls(&mut input).is_ok() {
+            continue;
+        }
+        if client.process_new_packets().is_err() || client.read_tls(&mut input).is_err() {
             break;
         }
     }
