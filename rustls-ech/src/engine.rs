@@ -186,6 +186,11 @@ impl EchEngine {
             let fragment = record.start + wire::RECORD_HEADER_LEN..record.end;
 
             match self.inbound {
+                // rustls refuses an empty handshake record (RFC 8446 §5.1): it must see it.
+                Inbound::AwaitHello { .. } if typ == wire::CONTENT_HANDSHAKE && len == 0 => {
+                    self.yield_to_rustls(to_rustls);
+                    break;
+                }
                 Inbound::AwaitHello { second } if typ == wire::CONTENT_HANDSHAKE => {
                     if self.hello.is_empty() && !second {
                         self.record_version = [self.in_buf[at + 1], self.in_buf[at + 2]];

@@ -788,6 +788,38 @@ fn leaves_garbage_before_the_client_hello_to_rustls() {
 }
 
 #[test]
+fn leaves_an_empty_handshake_record_to_rustls() {
+    // RFC 8446 §5.1 forbids empty handshake fragments; rustls refuses them, and must see one
+    // wherever it comes: before the ClientHello, or between two of its records.
+    let rows: [(&str, common::Edit<'static>); 2] = [
+        ("before the ClientHello", &|bytes| {
+            bytes
+                .splice(0..0, [CONTENT_HANDSHAKE, 3, 1, 0, 0])
+                .for_each(drop)
+        }),
+        ("inside the ClientHello", &|bytes| {
+            // Split the one ClientHello record in two, with an empty record between them.
+            let body = bytes.split_off(5);
+            let (first, rest) = body.split_at(10);
+            bytes.truncate(3);
+            bytes.extend_from_slice(&(first.len() as u16).to_be_bytes());
+            bytes.extend_from_slice(first);
+            bytes.extend_from_slice(&[CONTENT_HANDSHAKE, 3, 3, 0, 0]);
+            bytes.extend_from_slice(&[CONTENT_HANDSHAKE, 3, 3]);
+            bytes.extend_from_slice(&(rest.len() as u16).to_be_bytes());
+            bytes.extend_from_slice(rest);
+        }),
+    ];
+    let setup = Setup::new();
+    for (name, edit) in rows {
+        let outcome = setup.run(edit);
+        assert!(outcome.engine_alerts.is_empty(), "{name}");
+        let result = outcome.result.unwrap_err();
+        assert!(result.contains("InvalidEmptyPayload"), "{name}: {result}");
+    }
+}
+
+#[test]
 fn rejects_ech_it_cannot_open_and_answers_client_hello_outer() {
     let rows: [(&str, OuterEdit); 4] = [
         ("tampered payload", |hello| {
