@@ -19,6 +19,7 @@ use rustls::pki_types::{CertificateDer, EchConfigListBytes, PrivateKeyDer, Serve
 use rustls::server::ResolvesServerCertUsingSni;
 use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, ClientConnection, NamedGroup, RootCertStore, ServerConfig};
+use rustls::{ConfigBuilder, WantsVerifier};
 use rustls::{ServerConnection, SupportedCipherSuite};
 use rustls_ech::config::{EchConfigBuilder, EchConfigList};
 use rustls_ech::hpke::HpkeBackend;
@@ -212,6 +213,18 @@ pub fn client_config(
     ech: Option<&[u8]>,
     hrr: bool,
 ) -> Result<ClientConfig, BoxError> {
+    let mut roots = RootCertStore::empty();
+    roots.add(ca.clone())?;
+    Ok(client_builder(ech, hrr)?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// [`client_config`] before its certificate verifier is chosen.
+pub fn client_builder(
+    ech: Option<&[u8]>,
+    hrr: bool,
+) -> Result<ConfigBuilder<ClientConfig, WantsVerifier>, BoxError> {
     let groups: &[NamedGroup] = if hrr {
         &[NamedGroup::secp256r1, NamedGroup::X25519]
     } else {
@@ -219,17 +232,14 @@ pub fn client_config(
     };
     let provider = restrict(rustls::crypto::aws_lc_rs::default_provider(), groups);
     let builder = ClientConfig::builder_with_provider(Arc::new(provider));
-    let builder = match ech {
+    Ok(match ech {
         Some(list) => {
             let hpke = rustls::crypto::aws_lc_rs::hpke::ALL_SUPPORTED_SUITES;
             let config = EchConfig::new(EchConfigListBytes::from(list.to_vec()), hpke)?;
             builder.with_ech(EchMode::Enable(config))?
         }
         None => builder.with_protocol_versions(&[&rustls::version::TLS13])?,
-    };
-    let mut roots = RootCertStore::empty();
-    roots.add(ca.clone())?;
-    Ok(builder.with_root_certificates(roots).with_no_client_auth())
+    })
 }
 
 /// A client and a server ready to run one kind of handshake, again and again.

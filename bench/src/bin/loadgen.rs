@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use ech_bench::INNER_NAME;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::{EchConfig, EchMode, EchStatus};
-use rustls::pki_types::{CertificateDer, EchConfigListBytes, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, NamedGroup, SignatureScheme};
+use rustls::client::EchStatus;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use rustls_ech::keyfile::KeyFile;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -165,22 +165,7 @@ async fn fetch(
 }
 
 fn client_config(ech: Option<&[u8]>) -> Result<ClientConfig, BoxError> {
-    let mut provider = rustls::crypto::aws_lc_rs::default_provider();
-    provider
-        .kx_groups
-        .retain(|g| g.name() == NamedGroup::X25519);
-    provider
-        .cipher_suites
-        .retain(|s| s.suite() == rustls::CipherSuite::TLS13_AES_128_GCM_SHA256);
-    let builder = ClientConfig::builder_with_provider(Arc::new(provider));
-    let builder = match ech {
-        Some(list) => {
-            let hpke = rustls::crypto::aws_lc_rs::hpke::ALL_SUPPORTED_SUITES;
-            let config = EchConfig::new(EchConfigListBytes::from(list.to_vec()), hpke)?;
-            builder.with_ech(EchMode::Enable(config))?
-        }
-        None => builder.with_protocol_versions(&[&rustls::version::TLS13])?,
-    };
+    let builder = ech_bench::client_builder(ech, false)?;
     let mut config = builder
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate))
