@@ -63,15 +63,18 @@ fn start_server() -> ExampleServer {
         .stderr(Stdio::null())
         .spawn()
         .expect("the example server starts");
-    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut port = None;
-    for line in BufReader::new(stdout).lines() {
+    for line in lines.by_ref() {
         let line = line.unwrap();
         if let Some(rest) = line.strip_prefix("Listening on https://127.0.0.1:") {
             port = rest.split_whitespace().next().and_then(|p| p.parse().ok());
             break;
         }
     }
+    // Keep reading what the server prints after that line: with the pipe closed, its next
+    // print would fail and end it.
+    std::thread::spawn(move || lines.for_each(drop));
     ExampleServer {
         child,
         port: port.expect("the server printed its address"),
