@@ -163,7 +163,8 @@ fn rejects_unknown_config_then_client_retries_with_retry_configs() {
 
 /// The retry configs make EncryptedExtensions' record longer than a record may be when the
 /// flight fills it: it must leave as two records, and every later record of the flight must
-/// still decrypt.
+/// still decrypt. This also pins what the split relies on in rustls: it writes what the
+/// encrypter returns verbatim behind one header, and numbers a key's records consecutively.
 #[test]
 fn sends_retry_configs_when_the_server_flight_fills_its_first_record() {
     for (name, provider) in providers() {
