@@ -83,6 +83,7 @@ const HANDLED: &[(&str, bool)] = &[
     ("-ech-server-key", true),
     ("-ech-is-retry-config", true),
     ("-expect-ech-accept", false),
+    ("-fail-early-callback-ech-rewind", false),
     // This shim's own: run plain rustls, without the ECH layer.
     ("-no-ech-layer", false),
 ];
@@ -178,7 +179,6 @@ const UNIMPLEMENTED: &[(&str, bool)] = &[
     ("-fail-cert-callback", false),
     ("-fail-ddos-callback", false),
     ("-fail-early-callback", false),
-    ("-fail-early-callback-ech-rewind", false),
     ("-fail-ocsp-callback", false),
     ("-fallback-scsv", false),
     ("-false-start", false),
@@ -357,6 +357,9 @@ pub struct Options {
     pub server_preference: bool,
     pub ech_keys: Vec<EchKeyFlags>,
     pub expect_ech_accept: bool,
+    /// Decline ECH once ClientHelloInner is decrypted, as BoringSSL's early callback does when
+    /// it asks to rewind to ClientHelloOuter.
+    pub decline_ech: bool,
     pub no_ech_layer: bool,
 }
 
@@ -473,6 +476,7 @@ impl Options {
                 })
             }
             "-expect-ech-accept" => self.expect_ech_accept = true,
+            "-fail-early-callback-ech-rewind" => self.decline_ech = true,
             "-no-ech-layer" => self.no_ech_layer = true,
             _ => return Err(FlagError::Invalid(format!("unhandled flag {name}"))),
         }

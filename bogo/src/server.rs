@@ -190,7 +190,12 @@ fn ech_server(opts: &Options) -> Result<EchServer, FlagError> {
         keys.push(key);
     }
     let keys = EchKeys::new(keys).map_err(|e| FlagError::Invalid(format!("ECH keys: {e}")))?;
-    Ok(EchServer::new(keys))
+    let ech = EchServer::new(keys);
+    Ok(if opts.decline_ech {
+        ech.with_accept_filter(|_| false)
+    } else {
+        ech
+    })
 }
 
 fn certified_key(

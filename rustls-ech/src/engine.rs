@@ -92,6 +92,9 @@ pub struct EchEngine {
     /// ClientHelloInner.random of the latest ClientHello delivered.
     client_random: [u8; 32],
     accepted: Option<Accepted>,
+    /// The application's accept filter refused ClientHelloInner: rejected, without retry
+    /// configs.
+    declined: bool,
     registration: Option<Arc<Registration>>,
     /// The digests under which `registration` is in the registry, until rustls has read them.
     registered: Vec<Output>,
@@ -113,6 +116,7 @@ impl EchEngine {
             status: None,
             client_random: [0; 32],
             accepted: None,
+            declined: false,
             registration: None,
             registered: Vec::new(),
             failed: false,
@@ -326,6 +330,15 @@ impl EchEngine {
         };
 
         match self.open_outer(hello, &outer)? {
+            Some((inner, _)) if !self.application_accepts(&inner) => {
+                log::debug!(
+                    "ECH: declined by the application (config_id {}); no retry configs",
+                    outer.config_id
+                );
+                self.status = Some(EchStatus::Rejected);
+                self.declined = true;
+                Ok(None)
+            }
             Some((inner, accepted)) => {
                 log::debug!("ECH: accepted with config_id {}", outer.config_id);
                 log::trace!("ECH: ClientHelloInner is {} bytes", inner.len());
@@ -345,6 +358,16 @@ impl EchEngine {
                 Ok(None)
             }
         }
+    }
+
+    /// Whether the application's accept filter, if it set one, takes this ClientHelloInner.
+    fn application_accepts(&self, inner: &[u8]) -> bool {
+        let Some(filter) = self.shared.accept_filter() else {
+            return true;
+        };
+        // A ClientHelloInner without a well-formed server_name shows the filter no name.
+        let name = ClientHello::parse(inner).ok().and_then(|h| server_name(&h));
+        filter(name.as_deref())
     }
 
     /// Trial-decrypts ClientHelloOuter with every key whose `config_id` matches (RFC 9849 §7.1).
@@ -418,7 +441,7 @@ impl EchEngine {
     fn register(&mut self, delivered: &[u8]) {
         let plan = match &self.status {
             Some(EchStatus::Accepted { .. } | EchStatus::Backend) => Plan::Confirm,
-            Some(EchStatus::Rejected) => Plan::Reject {
+            Some(EchStatus::Rejected) if !self.declined => Plan::Reject {
                 retry_configs: self.keys.retry_configs_shared(),
             },
             _ => return,

@@ -31,10 +31,14 @@ pub struct EchServer {
     shared: Arc<ServerShared>,
 }
 
+/// The application's say on a decrypted ClientHelloInner: see [`EchServer::with_accept_filter`].
+pub(crate) type AcceptFilter = dyn Fn(Option<&str>) -> bool + Send + Sync;
+
 pub(crate) struct ServerShared {
     pub(crate) keys: EchKeyStore,
     pub(crate) hpke: HpkeBackend,
     pub(crate) max_client_hello_len: usize,
+    accept_filter: RwLock<Option<Arc<AcceptFilter>>>,
     /// The base TLS 1.3 suites of every provider this server wrapped.
     suites: RwLock<Vec<&'static Tls13CipherSuite>>,
 }
@@ -52,9 +56,35 @@ impl EchServer {
                 keys: keys.into(),
                 hpke,
                 max_client_hello_len: DEFAULT_MAX_CLIENT_HELLO_LEN,
+                accept_filter: RwLock::new(None),
                 suites: RwLock::new(Vec::new()),
             }),
         }
+    }
+
+    /// Lets the application decline ECH once ClientHelloInner is decrypted: `filter` gets its
+    /// server name and returns whether to accept. Declined, the handshake continues on
+    /// ClientHelloOuter (status [`EchStatus::Rejected`], the certificate for the outer name)
+    /// and sends no `retry_configs`, which tells the client to connect again without ECH
+    /// (RFC 9849 §6.1.6), as BoringSSL's `ssl_select_cert_disable_ech` does. A server can so
+    /// send clients of a service it does not offer behind ECH (one that needs TLS 1.2, say)
+    /// back to plain TLS.
+    ///
+    /// The filter applies to ClientHellos processed after this call, by this server and its
+    /// clones. It is not asked about a bare ClientHelloInner ([`EchStatus::Backend`]).
+    ///
+    /// [`EchStatus::Rejected`]: crate::EchStatus::Rejected
+    /// [`EchStatus::Backend`]: crate::EchStatus::Backend
+    pub fn with_accept_filter(
+        self,
+        filter: impl Fn(Option<&str>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        *self
+            .shared
+            .accept_filter
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(filter));
+        self
     }
 
     /// The key store: replace or reload keys through it while the server runs.
@@ -134,6 +164,14 @@ fn tls13_enabled(config: &ServerConfig) -> bool {
 }
 
 impl ServerShared {
+    /// The accept filter as it is now, for one connection.
+    pub(crate) fn accept_filter(&self) -> Option<Arc<AcceptFilter>> {
+        self.accept_filter
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// The digests of a delivered ClientHello under each hash the wrapped suites use: the keys
     /// under which the provider wrapper finds the connection's plan.
     pub(crate) fn digests(&self, client_hello: &[u8]) -> Vec<Output> {

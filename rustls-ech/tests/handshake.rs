@@ -206,6 +206,48 @@ fn sends_retry_configs_when_the_server_flight_fills_its_first_record() {
 }
 
 #[test]
+fn the_application_can_decline_ech_by_the_inner_name() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    for serve_inner in [false, true] {
+        let (key, list) = x25519_key(1);
+        let seen = seen.clone();
+        let ech = server_with(vec![key]).with_accept_filter(move |name| {
+            seen.lock().unwrap().push(name.map(str::to_owned));
+            serve_inner
+        });
+        let server = server_config(&ech, ServerOptions::default());
+        let client = client_config(ClientOptions {
+            ech: ClientEch::Config(list.encoded()),
+            ..Default::default()
+        });
+
+        let outcome = handshake(client, server, ech.engine(), None);
+        if serve_inner {
+            outcome.result.unwrap();
+            assert_eq!(outcome.engine.status(), Some(&accepted(1)));
+            assert_eq!(outcome.server.server_name(), Some(INNER_NAME));
+        } else {
+            // Declined: the handshake runs on ClientHelloOuter, and the client, having verified
+            // the public name's certificate, gets no retry configs: it is to connect again
+            // without ECH.
+            assert_eq!(outcome.engine.status(), Some(&EchStatus::Rejected));
+            assert_eq!(outcome.server.server_name(), Some(PUBLIC_NAME));
+            assert!(
+                matches!(
+                    outcome.client_error,
+                    Some(rustls::Error::PeerIncompatible(
+                        rustls::PeerIncompatible::ServerRejectedEncryptedClientHello(None)
+                    ))
+                ),
+                "{:?}",
+                outcome.result
+            );
+        }
+    }
+    assert_eq!(*seen.lock().unwrap(), vec![Some(INNER_NAME.to_owned()); 2]);
+}
+
+#[test]
 fn rejects_after_hello_retry_request_with_retry_configs() {
     let (key, _) = x25519_key(1);
     let (_, stale) = x25519_key(2);
