@@ -113,51 +113,13 @@ fn accepts_ech_after_hello_retry_request() {
 #[test]
 fn rejects_unknown_config_then_client_retries_with_retry_configs() {
     for (name, provider) in providers() {
-        let (key, _) = x25519_key(1);
-        let (_, stale) = x25519_key(2);
-        let ech = server_with(vec![key]);
-        let server = server_config(
-            &ech,
+        reject_then_retry(
+            name,
             ServerOptions {
                 provider: provider(),
                 ..Default::default()
             },
         );
-        let client = client_config(ClientOptions {
-            ech: ClientEch::Config(stale.encoded()),
-            ..Default::default()
-        });
-
-        let outcome = handshake(client, server.clone(), ech.engine(), None);
-        assert!(outcome.result.is_err(), "{name}");
-        assert_eq!(outcome.server.server_name(), Some(PUBLIC_NAME), "{name}");
-        assert_eq!(
-            outcome.engine.status(),
-            Some(&EchStatus::Rejected),
-            "{name}"
-        );
-        let retry = retry_configs(outcome.client_error.as_ref())
-            .unwrap_or_else(|| panic!("{name}: no retry configs: {:?}", outcome.result));
-        assert_eq!(
-            retry,
-            ech.keys().snapshot().retry_configs().to_vec(),
-            "{name}"
-        );
-
-        let client = client_config(ClientOptions {
-            ech: ClientEch::Config(&retry),
-            ..Default::default()
-        });
-        let outcome = handshake(client, server, ech.engine(), None);
-        outcome
-            .result
-            .unwrap_or_else(|e| panic!("{name} retry: {e}"));
-        assert_eq!(
-            outcome.client.ech_status(),
-            ClientEchStatus::Accepted,
-            "{name}"
-        );
-        assert_eq!(outcome.engine.status(), Some(&accepted(1)), "{name}");
     }
 }
 
@@ -169,40 +131,60 @@ fn rejects_unknown_config_then_client_retries_with_retry_configs() {
 fn sends_retry_configs_when_the_server_flight_fills_its_first_record() {
     for (name, provider) in providers() {
         for padding in [16 * 1024, 40 * 1024] {
-            let (key, _) = x25519_key(1);
-            let (_, stale) = x25519_key(2);
-            let ech = server_with(vec![key]);
-            let server = server_config(
-                &ech,
+            reject_then_retry(
+                &format!("{name}, {padding}-byte padding"),
                 ServerOptions {
                     provider: provider(),
                     public_chain_padding: padding,
                     ..Default::default()
                 },
             );
-            let client = client_config(ClientOptions {
-                ech: ClientEch::Config(stale.encoded()),
-                ..Default::default()
-            });
-
-            let outcome = handshake(client, server.clone(), ech.engine(), None);
-            assert_eq!(outcome.engine.status(), Some(&EchStatus::Rejected));
-            let retry = retry_configs(outcome.client_error.as_ref()).unwrap_or_else(|| {
-                panic!("{name}, {padding}: no retry configs: {:?}", outcome.result)
-            });
-            assert_eq!(retry, ech.keys().snapshot().retry_configs().to_vec());
-
-            let client = client_config(ClientOptions {
-                ech: ClientEch::Config(&retry),
-                ..Default::default()
-            });
-            let outcome = handshake(client, server, ech.engine(), None);
-            outcome
-                .result
-                .unwrap_or_else(|e| panic!("{name}, {padding} retry: {e}"));
-            assert_eq!(outcome.engine.status(), Some(&accepted(1)));
         }
     }
+}
+
+/// A client holding a config the server lacks is rejected on the public name, receives the
+/// server's retry configs, and is accepted with them.
+fn reject_then_retry(label: &str, options: ServerOptions) {
+    let (key, _) = x25519_key(1);
+    let (_, stale) = x25519_key(2);
+    let ech = server_with(vec![key]);
+    let server = server_config(&ech, options);
+    let client = client_config(ClientOptions {
+        ech: ClientEch::Config(stale.encoded()),
+        ..Default::default()
+    });
+
+    let outcome = handshake(client, server.clone(), ech.engine(), None);
+    assert!(outcome.result.is_err(), "{label}");
+    assert_eq!(outcome.server.server_name(), Some(PUBLIC_NAME), "{label}");
+    assert_eq!(
+        outcome.engine.status(),
+        Some(&EchStatus::Rejected),
+        "{label}"
+    );
+    let retry = retry_configs(outcome.client_error.as_ref())
+        .unwrap_or_else(|| panic!("{label}: no retry configs: {:?}", outcome.result));
+    assert_eq!(
+        retry,
+        ech.keys().snapshot().retry_configs().to_vec(),
+        "{label}"
+    );
+
+    let client = client_config(ClientOptions {
+        ech: ClientEch::Config(&retry),
+        ..Default::default()
+    });
+    let outcome = handshake(client, server, ech.engine(), None);
+    outcome
+        .result
+        .unwrap_or_else(|e| panic!("{label} retry: {e}"));
+    assert_eq!(
+        outcome.client.ech_status(),
+        ClientEchStatus::Accepted,
+        "{label}"
+    );
+    assert_eq!(outcome.engine.status(), Some(&accepted(1)), "{label}");
 }
 
 #[test]
