@@ -58,13 +58,19 @@ def callgrind():
     return found
 
 
+def labelled(name):
+    """(label, {field: value}) for each line `label key=value ...` of a file of the run"""
+    with open(os.path.join(run_dir, name)) as f:
+        for line in f:
+            label, *fields = line.split()
+            yield label, dict(field.split("=", 1) for field in fields)
+
+
 def load():
     """label -> the load generator's fields in the median round, and every round's rate"""
     rounds = {}
-    with open(os.path.join(run_dir, "load-rounds.txt")) as f:
-        for line in f:
-            label, *fields = line.split()
-            rounds.setdefault(label, []).append(dict(field.split("=", 1) for field in fields))
+    for label, fields in labelled("load-rounds.txt"):
+        rounds.setdefault(label, []).append(fields)
     found = {}
     for label, runs in rounds.items():
         ordered = sorted(runs, key=lambda r: float(r["per_second"]))
@@ -76,12 +82,7 @@ def load():
 
 def datapath():
     """direction -> the data-path binary's fields"""
-    found = {}
-    with open(os.path.join(run_dir, "datapath.txt")) as f:
-        for line in f:
-            direction, *fields = line.split()
-            found[direction] = dict(field.split("=", 1) for field in fields)
-    return found
+    return dict(labelled("datapath.txt"))
 
 
 def us(ns):
